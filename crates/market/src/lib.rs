@@ -1,0 +1,27 @@
+//! The market every Headroom world lives in: exogenous price processes and shocks, liquidity
+//! (what a forced sale does to the price), oracles (what a primitive sees of it), reproducible
+//! random streams, and the shared vocabulary of the other crates: the cohort of borrowers, the
+//! per-path metrics, and the [`world::Primitive`] seam where the CDP and the P/N split plug in.
+//!
+//! Architecture invariants: this crate does no I/O except loading an input CSV when a process is
+//! built; the per-step code takes `&mut PathRng` and allocates nothing.
+
+#![warn(missing_docs)]
+
+pub mod cohort;
+pub mod error;
+pub mod liquidity;
+pub mod metrics;
+pub mod oracle;
+pub mod process;
+pub mod rng;
+pub mod world;
+
+pub use cohort::{Borrower, Cohort};
+pub use error::MarketError;
+pub use liquidity::{Fill, Liquidity};
+pub use metrics::{Event, EventKind, EventSink, PathMetrics};
+pub use oracle::{Oracle, OracleModel};
+pub use process::{ExoPath, Exogenous, ProcessSpec};
+pub use rng::{stream, PathRng, Purpose};
+pub use world::{Primitive, StepCtx, WorldMarket};

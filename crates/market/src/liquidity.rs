@@ -1,0 +1,335 @@
+//! Liquidity: what a forced sale (or a purchase) of the asset does to the price.
+//!
+//! Every model is a pure function of the current price and the quantity: it returns the fill
+//! (proceeds, slippage, new price). The market keeps the price; see [`crate::world`].
+//! Formulas and sources are in docs/MODEL.md (Liquidity).
+
+use crate::error::{check_positive, check_range, MarketError};
+use serde::Deserialize;
+
+/// The result of selling (or buying) a block of the asset.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Fill {
+    /// USD received for a sale, or paid for a purchase.
+    pub usd: f64,
+    /// The gap to trading the whole block at the pre-trade price, USD, >= 0.
+    pub slippage_usd: f64,
+    /// The price after the trade.
+    pub new_price: f64,
+}
+
+/// Smallest fraction of the pre-trade price a sale may leave (keeps logarithms finite).
+const PRICE_FLOOR_FRACTION: f64 = 1e-12;
+
+/// A liquidity model, as given in an experiment's `[market.liquidity]` table.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(tag = "model", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Liquidity {
+    /// No impact: every trade fills at the current price.
+    None,
+    /// Exponential permanent impact (benchmark B1): selling `s` moves `S` to `S exp(-s/Q)`;
+    /// proceeds `S Q (1 - exp(-s/Q))`.
+    Exponential {
+        /// Depth `Q`, units of the asset.
+        depth_eth: f64,
+    },
+    /// Linear impact: the marginal price falls by `S / D` per unit sold; a sale of `D` or more
+    /// exhausts the book (the excess sells at a price near zero).
+    Linear {
+        /// Depth `D`: units that take the price to zero.
+        depth_eth: f64,
+    },
+    /// A constant-product pool `x y = k` with a fee; its reserves at price `S` are
+    /// `x = L / sqrt(S)`, `y = L sqrt(S)` with `L = reserve_eth sqrt(reference_price)`.
+    ConstantProduct {
+        /// The pool's asset reserve when the price is `reference_price`.
+        reserve_eth: f64,
+        /// The price at which `reserve_eth` is given, USD.
+        reference_price: f64,
+        /// The pool's fee on the input amount, a fraction in [0, 1).
+        #[serde(default)]
+        fee: f64,
+    },
+    /// The square-root law: impact `I(q) = Y sigma_daily sqrt(q / V_daily)` as a fraction of the
+    /// price; selling along the curve costs `(2/3) I(q) q S`.
+    SquareRoot {
+        /// The prefactor `Y` (about 1 empirically).
+        #[serde(default = "one")]
+        y: f64,
+        /// Daily volatility of the asset (a fraction).
+        sigma_daily: f64,
+        /// Daily traded volume `V`, units of the asset.
+        daily_volume_eth: f64,
+    },
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl Default for Liquidity {
+    fn default() -> Self {
+        Liquidity::None
+    }
+}
+
+impl Liquidity {
+    /// Checks the parameters' ranges.
+    pub fn validate(&self) -> Result<(), MarketError> {
+        match *self {
+            Liquidity::None => Ok(()),
+            Liquidity::Exponential { depth_eth } | Liquidity::Linear { depth_eth } => {
+                check_positive("depth_eth", depth_eth)
+            }
+            Liquidity::ConstantProduct {
+                reserve_eth,
+                reference_price,
+                fee,
+            } => {
+                check_positive("reserve_eth", reserve_eth)?;
+                check_positive("reference_price", reference_price)?;
+                check_range("fee", fee, 0.0, 0.999_999)
+            }
+            Liquidity::SquareRoot {
+                y,
+                sigma_daily,
+                daily_volume_eth,
+            } => {
+                check_range("y", y, 0.0, f64::INFINITY)?;
+                check_range("sigma_daily", sigma_daily, 0.0, f64::INFINITY)?;
+                check_positive("daily_volume_eth", daily_volume_eth)
+            }
+        }
+    }
+
+    /// Sells `qty` units (>= 0) at pre-trade price `price`.
+    #[inline]
+    pub fn sell(&self, price: f64, qty: f64) -> Fill {
+        if qty <= 0.0 {
+            return Fill {
+                usd: 0.0,
+                slippage_usd: 0.0,
+                new_price: price,
+            };
+        }
+        let floor = price * PRICE_FLOOR_FRACTION;
+        let (usd, new_price) = match *self {
+            Liquidity::None => (price * qty, price),
+            Liquidity::Exponential { depth_eth } => {
+                let x = qty / depth_eth;
+                // -expm1(-x) = 1 - exp(-x), accurate for small blocks.
+                (price * depth_eth * -(-x).exp_m1(), price * (-x).exp())
+            }
+            Liquidity::Linear { depth_eth } => {
+                let q = qty.min(depth_eth);
+                (
+                    price * (q - q * q / (2.0 * depth_eth)),
+                    price * (1.0 - q / depth_eth),
+                )
+            }
+            Liquidity::ConstantProduct {
+                reserve_eth,
+                reference_price,
+                fee,
+            } => {
+                let l = reserve_eth * reference_price.sqrt();
+                let x = l / price.sqrt();
+                let y = l * price.sqrt();
+                let x_new = x + qty * (1.0 - fee);
+                let y_new = l * l / x_new;
+                (y - y_new, y_new / x_new)
+            }
+            Liquidity::SquareRoot {
+                y,
+                sigma_daily,
+                daily_volume_eth,
+            } => {
+                let impact = (y * sigma_daily * (qty / daily_volume_eth).sqrt()).min(1.0);
+                (
+                    price * qty * (1.0 - 2.0 / 3.0 * impact),
+                    price * (1.0 - impact),
+                )
+            }
+        };
+        let usd = usd.max(0.0);
+        Fill {
+            usd,
+            slippage_usd: (price * qty - usd).max(0.0),
+            new_price: new_price.max(floor),
+        }
+    }
+
+    /// Buys `qty` units (>= 0) at pre-trade price `price` (used by top-ups and hedges that buy).
+    /// A purchase larger than a pool's reserve is capped just under the reserve.
+    #[inline]
+    pub fn buy(&self, price: f64, qty: f64) -> Fill {
+        if qty <= 0.0 {
+            return Fill {
+                usd: 0.0,
+                slippage_usd: 0.0,
+                new_price: price,
+            };
+        }
+        let (usd, new_price) = match *self {
+            Liquidity::None => (price * qty, price),
+            Liquidity::Exponential { depth_eth } => {
+                let x = qty / depth_eth;
+                (price * depth_eth * x.exp_m1(), price * x.exp())
+            }
+            Liquidity::Linear { depth_eth } => (
+                price * (qty + qty * qty / (2.0 * depth_eth)),
+                price * (1.0 + qty / depth_eth),
+            ),
+            Liquidity::ConstantProduct {
+                reserve_eth,
+                reference_price,
+                fee,
+            } => {
+                let l = reserve_eth * reference_price.sqrt();
+                let x = l / price.sqrt();
+                let y = l * price.sqrt();
+                let x_new = (x - qty).max(x * 1e-9);
+                let y_new = l * l / x_new;
+                ((y_new - y) / (1.0 - fee), y_new / x_new)
+            }
+            Liquidity::SquareRoot {
+                y,
+                sigma_daily,
+                daily_volume_eth,
+            } => {
+                let impact = y * sigma_daily * (qty / daily_volume_eth).sqrt();
+                (
+                    price * qty * (1.0 + 2.0 / 3.0 * impact),
+                    price * (1.0 + impact),
+                )
+            }
+        };
+        Fill {
+            usd,
+            slippage_usd: (usd - price * qty).max(0.0),
+            new_price,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_sell(model: Liquidity, price: f64, qty: f64, usd: f64, new_price: f64) {
+        let f = model.sell(price, qty);
+        let tol = 1e-9 * (1.0 + usd.abs());
+        assert!(
+            (f.usd - usd).abs() < tol,
+            "{model:?}: usd {} != {usd}",
+            f.usd
+        );
+        assert!(
+            (f.new_price - new_price).abs() < 1e-9 * price,
+            "{model:?}: price {} != {new_price}",
+            f.new_price
+        );
+        assert!((f.slippage_usd - (price * qty - usd)).abs() < tol);
+    }
+
+    #[test]
+    fn exponential_matches_b1_formulas() {
+        // B1: S = 3000, Q = 1e6, s = 1000: new = 3000 e^-0.001, slippage = S (s - Q (1 - e^{-s/Q})).
+        let q: f64 = 1e6;
+        let s: f64 = 1000.0;
+        let proceeds = 3000.0 * q * (1.0 - (-s / q).exp());
+        check_sell(
+            Liquidity::Exponential { depth_eth: q },
+            3000.0,
+            s,
+            proceeds,
+            3000.0 * (-s / q).exp(),
+        );
+    }
+
+    #[test]
+    fn linear_and_sqrt_by_hand() {
+        // Linear, D = 100, sell 10 at 2000: proceeds 2000 (10 - 100/200) = 19000, price 1800.
+        check_sell(
+            Liquidity::Linear { depth_eth: 100.0 },
+            2000.0,
+            10.0,
+            19_000.0,
+            1800.0,
+        );
+        // Square root, Y = 1, sigma_d = 0.05, V = 10000, q = 100: I = 0.05 * 0.1 = 0.005;
+        // proceeds = 2000 * 100 * (1 - 2/3 * 0.005), price 2000 * 0.995.
+        let m = Liquidity::SquareRoot {
+            y: 1.0,
+            sigma_daily: 0.05,
+            daily_volume_eth: 10_000.0,
+        };
+        check_sell(
+            m,
+            2000.0,
+            100.0,
+            200_000.0 * (1.0 - 0.005 * 2.0 / 3.0),
+            1990.0,
+        );
+    }
+
+    #[test]
+    fn constant_product_keeps_k() {
+        let m = Liquidity::ConstantProduct {
+            reserve_eth: 1000.0,
+            reference_price: 2000.0,
+            fee: 0.0,
+        };
+        let l2 = 1000.0f64 * 1000.0 * 2000.0; // k = x y = L^2
+        for &(price, qty) in &[(2000.0, 10.0), (1500.0, 300.0), (2500.0, 0.5)] {
+            let x = (l2 / price).sqrt();
+            let y = (l2 * price).sqrt();
+            let f = m.sell(price, qty);
+            let x_new = x + qty;
+            let y_new = y - f.usd;
+            assert!((x_new * y_new - l2).abs() < 1e-6 * l2, "k not kept");
+            assert!((f.new_price - y_new / x_new).abs() < 1e-9 * price);
+        }
+    }
+
+    #[test]
+    fn buy_then_sell_round_trip_costs_slippage() {
+        let models = [
+            Liquidity::Exponential { depth_eth: 5000.0 },
+            Liquidity::Linear { depth_eth: 5000.0 },
+            Liquidity::ConstantProduct {
+                reserve_eth: 5000.0,
+                reference_price: 1000.0,
+                fee: 0.003,
+            },
+            Liquidity::SquareRoot {
+                y: 1.0,
+                sigma_daily: 0.04,
+                daily_volume_eth: 50_000.0,
+            },
+        ];
+        for m in models {
+            m.validate().unwrap();
+            let b = m.buy(1000.0, 50.0);
+            let s = m.sell(b.new_price, 50.0);
+            assert!(b.new_price > 1000.0 && s.new_price < b.new_price, "{m:?}");
+            assert!(s.usd < b.usd, "{m:?}: a round trip must lose money");
+        }
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        let e = Liquidity::Exponential { depth_eth: -1.0 }
+            .validate()
+            .unwrap_err();
+        assert!(e.to_string().contains("depth_eth"), "{e}");
+        let e = Liquidity::ConstantProduct {
+            reserve_eth: 1.0,
+            reference_price: 1.0,
+            fee: 1.5,
+        }
+        .validate()
+        .unwrap_err();
+        assert!(e.to_string().contains("fee"), "{e}");
+    }
+}

@@ -1,0 +1,123 @@
+//! The per-path result row every primitive fills, and the events a path may record.
+
+/// One path's result for one primitive (DESIGN.md, Metrics). Costs are USD, positive when
+/// someone loses. The optional fields are primitive-specific and blank in the other's rows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PathMetrics {
+    /// CDP: liquidations; P/N: rolls.
+    pub exits: u64,
+    /// CDP: collateral seized and sold (units of the asset); P/N: ETH-delta sold by rolls.
+    pub eth_sold: f64,
+    /// CDP: liquidation bonus paid; P/N: roll fees. Transfers to third parties.
+    pub fees_usd: f64,
+    /// Slippage of the forced sales (CDP) or of the rolls (P/N). A loss.
+    pub slippage_usd: f64,
+    /// CDP: value lost by wrongful liquidations (true minus oracle value of the seized
+    /// collateral); P/N: the absolute settlement transfer between P and N.
+    pub oracle_loss_usd: f64,
+    /// CDP: liquidations of positions solvent at the true price; P/N: always 0.
+    pub wrongful_exits: u64,
+    /// CDP: bad debt; P/N: P holders' shortfall below their strike at settlement.
+    pub shortfall_usd: f64,
+    /// The most liquidation (or roll) rounds in any one step.
+    pub max_cascade_rounds: u64,
+    /// Positions liquidated (or holders that rolled) at least once.
+    pub positions_hit: u64,
+    /// Lowest market price over the path, the start price and every step and round included.
+    pub min_price: f64,
+    /// Market price at the end of the path.
+    pub final_price: f64,
+    /// CDP only: interest charged on the debt over the horizon.
+    pub interest_usd: Option<f64>,
+    /// P/N only: the put premium at the start, from borrower to P holder.
+    pub premium_usd: Option<f64>,
+    /// P/N only: realised annualised volatility of the cohort's P value in USD.
+    pub p_drift: Option<f64>,
+}
+
+/// What happened in an event row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// A (possibly partial) liquidation.
+    Liquidation,
+    /// A borrower added collateral.
+    TopUp,
+    /// A P holder rolled to a lower strike.
+    Roll,
+    /// An auction settled (Maker flip or clip).
+    Auction,
+    /// Settlement at maturity.
+    Settlement,
+}
+
+impl EventKind {
+    /// The label written in events.csv.
+    pub fn label(self) -> &'static str {
+        match self {
+            EventKind::Liquidation => "liquidation",
+            EventKind::TopUp => "topup",
+            EventKind::Roll => "roll",
+            EventKind::Auction => "auction",
+            EventKind::Settlement => "settlement",
+        }
+    }
+}
+
+/// One row of events.csv: a liquidation, roll or other action on one position.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// Step index (0-based) in which it happened.
+    pub step: u32,
+    /// Cascade or roll round within the step (0-based).
+    pub round: u32,
+    /// Id of the position (the cohort's `id`).
+    pub position: u64,
+    /// What happened.
+    pub kind: EventKind,
+    /// Units of the asset moved (seized, shed, added).
+    pub eth: f64,
+    /// USD amount of the action (debt repaid, value rolled, ...).
+    pub usd: f64,
+    /// Fee or bonus paid to a third party, USD.
+    pub fee_usd: f64,
+    /// Oracle price the action was decided on.
+    pub oracle_price: f64,
+    /// True market price at that moment.
+    pub market_price: f64,
+    /// Liquidated while solvent at the true price.
+    pub wrongful: bool,
+}
+
+/// Where a primitive records its events; disabled on all but the first `--event-paths` paths,
+/// so the hot loop pays one branch when events are off.
+#[derive(Debug, Default)]
+pub struct EventSink {
+    enabled: bool,
+    rows: Vec<Event>,
+}
+
+impl EventSink {
+    /// A sink that records (`enabled`) or drops every event.
+    pub fn new(enabled: bool) -> Self {
+        EventSink {
+            enabled,
+            rows: Vec::new(),
+        }
+    }
+    /// Whether events are recorded.
+    #[inline]
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+    /// Records an event if enabled.
+    #[inline]
+    pub fn push(&mut self, e: Event) {
+        if self.enabled {
+            self.rows.push(e);
+        }
+    }
+    /// Takes the recorded events, leaving the sink empty.
+    pub fn take(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.rows)
+    }
+}

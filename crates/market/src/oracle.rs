@@ -5,7 +5,7 @@
 //! answers with the price it reports. Observing twice at the same time (a cascade round after a
 //! sale) replaces the newest observation instead of adding a new one.
 
-use crate::error::MarketError;
+use crate::error::{check_range, MarketError};
 use serde::Deserialize;
 
 /// An oracle model, as given in an experiment's `oracle` table.
@@ -49,9 +49,43 @@ impl Oracle {
     /// Observes the true price `price` at `t_years` and returns the reported price.
     #[inline]
     pub fn observe(&mut self, t_years: f64, price: f64) -> f64 {
-        let _ = t_years;
-        match self.model {
+        let reported = match self.model {
             OracleModel::Spot => price,
+        };
+        self.with_bad_prints(t_years, reported)
+    }
+
+    #[inline]
+    fn with_bad_prints(&self, t_years: f64, reported: f64) -> f64 {
+        let mut p = reported;
+        for b in &self.bad_prints {
+            p *= b.factor(t_years);
         }
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_print_shape_by_hand() {
+        // 45% low, down over 0.5 h, held 0.25 h, back over 0.5 h, from hour 2.
+        let b = BadPrint {
+            start_hours: 2.0,
+            ramp_in_hours: 0.5,
+            hold_hours: 0.25,
+            ramp_out_hours: 0.5,
+            error: -0.45,
+        };
+        let at = |h: f64| b.factor(h / HOURS_PER_YEAR);
+        assert_eq!(at(1.0), 1.0);
+        assert!((at(2.25) - (1.0 - 0.225)).abs() < 1e-12);
+        assert!((at(2.6) - 0.55).abs() < 1e-12);
+        assert!((at(3.0) - (1.0 - 0.225)).abs() < 1e-9);
+        assert_eq!(at(3.5), 1.0);
+        let mut o = Oracle::new(&OracleModel::Spot, &[b]);
+        assert!((o.observe(2.6 / HOURS_PER_YEAR, 2000.0) - 1100.0).abs() < 1e-9);
     }
 }

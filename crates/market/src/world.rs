@@ -8,7 +8,7 @@
 
 use crate::liquidity::{Fill, Liquidity};
 use crate::metrics::{EventSink, PathMetrics};
-use crate::oracle::{Oracle, OracleModel};
+use crate::oracle::{BadPrint, Oracle, OracleModel};
 use crate::rng::PathRng;
 
 /// The time of one step, as a primitive sees it.
@@ -22,6 +22,27 @@ pub struct StepCtx {
     pub dt_years: f64,
     /// Time after this step's return, years: `(step + 1) dt`.
     pub time_years: f64,
+}
+
+/// What a primitive is told about the experiment when it is built.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WorldEnv {
+    /// Number of steps of a path.
+    pub steps: usize,
+    /// Step length, years.
+    pub dt_years: f64,
+    /// Start price of every path, USD.
+    pub start_price: f64,
+    /// The process's annualised volatility (GBM's sigma, a bootstrap's realised volatility):
+    /// the default pricing volatility of the P/N split.
+    pub process_vol: f64,
+}
+
+impl WorldEnv {
+    /// The horizon, years: `steps dt`.
+    pub fn horizon_years(&self) -> f64 {
+        self.steps as f64 * self.dt_years
+    }
 }
 
 /// One world's market on one path.
@@ -48,6 +69,7 @@ impl WorldMarket {
         liquidity: Liquidity,
         resilience_half_life_years: Option<f64>,
         oracle: &OracleModel,
+        bad_prints: &[BadPrint],
         dt_years: f64,
     ) -> Self {
         let decay = match resilience_half_life_years {
@@ -58,7 +80,7 @@ impl WorldMarket {
         let mut m = WorldMarket {
             liquidity,
             decay,
-            oracle: Oracle::new(oracle),
+            oracle: Oracle::new(oracle, bad_prints),
             start_price,
             exo_price: start_price,
             impact: 1.0,
@@ -191,7 +213,7 @@ mod tests {
     fn permanent_impact_persists_and_resilience_decays() {
         let liq = Liquidity::Exponential { depth_eth: 1000.0 };
         let dt = 1.0 / 365.0 / 24.0;
-        let mut m = WorldMarket::new(100.0, liq.clone(), None, &OracleModel::Spot, dt);
+        let mut m = WorldMarket::new(100.0, liq.clone(), None, &OracleModel::Spot, &[], dt);
         m.begin_step(0.0, dt);
         m.sell(100.0);
         let after = 100.0 * (-0.1f64).exp();
@@ -205,7 +227,7 @@ mod tests {
         assert_eq!(m.oracle_price(), m.price());
 
         // Half-life of one step: the log impact halves every step.
-        let mut m = WorldMarket::new(100.0, liq, Some(dt), &OracleModel::Spot, dt);
+        let mut m = WorldMarket::new(100.0, liq, Some(dt), &OracleModel::Spot, &[], dt);
         m.begin_step(0.0, dt);
         m.sell(100.0);
         m.begin_step(0.0, 2.0 * dt);

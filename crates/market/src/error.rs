@@ -41,16 +41,8 @@ pub enum MarketError {
 
 impl MarketError {
     /// Shorthand for [`MarketError::InvalidParameter`].
-    pub fn invalid(
-        key: impl Into<String>,
-        value: impl ToString,
-        allowed: impl Into<String>,
-    ) -> Self {
-        MarketError::InvalidParameter {
-            key: key.into(),
-            value: value.to_string(),
-            allowed: allowed.into(),
-        }
+    pub fn invalid(key: impl Into<String>, value: impl ToString, allowed: impl Into<String>) -> Self {
+        MarketError::InvalidParameter { key: key.into(), value: value.to_string(), allowed: allowed.into() }
     }
 }
 

@@ -22,10 +22,11 @@ pub struct Fill {
 const PRICE_FLOOR_FRACTION: f64 = 1e-12;
 
 /// A liquidity model, as given in an experiment's `[market.liquidity]` table.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Default)]
 #[serde(tag = "model", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Liquidity {
     /// No impact: every trade fills at the current price.
+    #[default]
     None,
     /// Exponential permanent impact (benchmark B1): selling `s` moves `S` to `S exp(-s/Q)`;
     /// proceeds `S Q (1 - exp(-s/Q))`.
@@ -67,12 +68,6 @@ fn one() -> f64 {
     1.0
 }
 
-impl Default for Liquidity {
-    fn default() -> Self {
-        Liquidity::None
-    }
-}
-
 impl Liquidity {
     /// Checks the parameters' ranges.
     pub fn validate(&self) -> Result<(), MarketError> {
@@ -81,20 +76,12 @@ impl Liquidity {
             Liquidity::Exponential { depth_eth } | Liquidity::Linear { depth_eth } => {
                 check_positive("depth_eth", depth_eth)
             }
-            Liquidity::ConstantProduct {
-                reserve_eth,
-                reference_price,
-                fee,
-            } => {
+            Liquidity::ConstantProduct { reserve_eth, reference_price, fee } => {
                 check_positive("reserve_eth", reserve_eth)?;
                 check_positive("reference_price", reference_price)?;
                 check_range("fee", fee, 0.0, 0.999_999)
             }
-            Liquidity::SquareRoot {
-                y,
-                sigma_daily,
-                daily_volume_eth,
-            } => {
+            Liquidity::SquareRoot { y, sigma_daily, daily_volume_eth } => {
                 check_range("y", y, 0.0, f64::INFINITY)?;
                 check_range("sigma_daily", sigma_daily, 0.0, f64::INFINITY)?;
                 check_positive("daily_volume_eth", daily_volume_eth)
@@ -106,11 +93,7 @@ impl Liquidity {
     #[inline]
     pub fn sell(&self, price: f64, qty: f64) -> Fill {
         if qty <= 0.0 {
-            return Fill {
-                usd: 0.0,
-                slippage_usd: 0.0,
-                new_price: price,
-            };
+            return Fill { usd: 0.0, slippage_usd: 0.0, new_price: price };
         }
         let floor = price * PRICE_FLOOR_FRACTION;
         let (usd, new_price) = match *self {
@@ -122,16 +105,9 @@ impl Liquidity {
             }
             Liquidity::Linear { depth_eth } => {
                 let q = qty.min(depth_eth);
-                (
-                    price * (q - q * q / (2.0 * depth_eth)),
-                    price * (1.0 - q / depth_eth),
-                )
+                (price * (q - q * q / (2.0 * depth_eth)), price * (1.0 - q / depth_eth))
             }
-            Liquidity::ConstantProduct {
-                reserve_eth,
-                reference_price,
-                fee,
-            } => {
+            Liquidity::ConstantProduct { reserve_eth, reference_price, fee } => {
                 let l = reserve_eth * reference_price.sqrt();
                 let x = l / price.sqrt();
                 let y = l * price.sqrt();
@@ -139,24 +115,13 @@ impl Liquidity {
                 let y_new = l * l / x_new;
                 (y - y_new, y_new / x_new)
             }
-            Liquidity::SquareRoot {
-                y,
-                sigma_daily,
-                daily_volume_eth,
-            } => {
+            Liquidity::SquareRoot { y, sigma_daily, daily_volume_eth } => {
                 let impact = (y * sigma_daily * (qty / daily_volume_eth).sqrt()).min(1.0);
-                (
-                    price * qty * (1.0 - 2.0 / 3.0 * impact),
-                    price * (1.0 - impact),
-                )
+                (price * qty * (1.0 - 2.0 / 3.0 * impact), price * (1.0 - impact))
             }
         };
         let usd = usd.max(0.0);
-        Fill {
-            usd,
-            slippage_usd: (price * qty - usd).max(0.0),
-            new_price: new_price.max(floor),
-        }
+        Fill { usd, slippage_usd: (price * qty - usd).max(0.0), new_price: new_price.max(floor) }
     }
 
     /// Buys `qty` units (>= 0) at pre-trade price `price` (used by top-ups and hedges that buy).
@@ -164,11 +129,7 @@ impl Liquidity {
     #[inline]
     pub fn buy(&self, price: f64, qty: f64) -> Fill {
         if qty <= 0.0 {
-            return Fill {
-                usd: 0.0,
-                slippage_usd: 0.0,
-                new_price: price,
-            };
+            return Fill { usd: 0.0, slippage_usd: 0.0, new_price: price };
         }
         let (usd, new_price) = match *self {
             Liquidity::None => (price * qty, price),
@@ -176,15 +137,10 @@ impl Liquidity {
                 let x = qty / depth_eth;
                 (price * depth_eth * x.exp_m1(), price * x.exp())
             }
-            Liquidity::Linear { depth_eth } => (
-                price * (qty + qty * qty / (2.0 * depth_eth)),
-                price * (1.0 + qty / depth_eth),
-            ),
-            Liquidity::ConstantProduct {
-                reserve_eth,
-                reference_price,
-                fee,
-            } => {
+            Liquidity::Linear { depth_eth } => {
+                (price * (qty + qty * qty / (2.0 * depth_eth)), price * (1.0 + qty / depth_eth))
+            }
+            Liquidity::ConstantProduct { reserve_eth, reference_price, fee } => {
                 let l = reserve_eth * reference_price.sqrt();
                 let x = l / price.sqrt();
                 let y = l * price.sqrt();
@@ -192,23 +148,12 @@ impl Liquidity {
                 let y_new = l * l / x_new;
                 ((y_new - y) / (1.0 - fee), y_new / x_new)
             }
-            Liquidity::SquareRoot {
-                y,
-                sigma_daily,
-                daily_volume_eth,
-            } => {
+            Liquidity::SquareRoot { y, sigma_daily, daily_volume_eth } => {
                 let impact = y * sigma_daily * (qty / daily_volume_eth).sqrt();
-                (
-                    price * qty * (1.0 + 2.0 / 3.0 * impact),
-                    price * (1.0 + impact),
-                )
+                (price * qty * (1.0 + 2.0 / 3.0 * impact), price * (1.0 + impact))
             }
         };
-        Fill {
-            usd,
-            slippage_usd: (usd - price * qty).max(0.0),
-            new_price,
-        }
+        Fill { usd, slippage_usd: (usd - price * qty).max(0.0), new_price }
     }
 }
 
@@ -219,11 +164,7 @@ mod tests {
     fn check_sell(model: Liquidity, price: f64, qty: f64, usd: f64, new_price: f64) {
         let f = model.sell(price, qty);
         let tol = 1e-9 * (1.0 + usd.abs());
-        assert!(
-            (f.usd - usd).abs() < tol,
-            "{model:?}: usd {} != {usd}",
-            f.usd
-        );
+        assert!((f.usd - usd).abs() < tol, "{model:?}: usd {} != {usd}", f.usd);
         assert!(
             (f.new_price - new_price).abs() < 1e-9 * price,
             "{model:?}: price {} != {new_price}",
@@ -238,48 +179,22 @@ mod tests {
         let q: f64 = 1e6;
         let s: f64 = 1000.0;
         let proceeds = 3000.0 * q * (1.0 - (-s / q).exp());
-        check_sell(
-            Liquidity::Exponential { depth_eth: q },
-            3000.0,
-            s,
-            proceeds,
-            3000.0 * (-s / q).exp(),
-        );
+        check_sell(Liquidity::Exponential { depth_eth: q }, 3000.0, s, proceeds, 3000.0 * (-s / q).exp());
     }
 
     #[test]
     fn linear_and_sqrt_by_hand() {
         // Linear, D = 100, sell 10 at 2000: proceeds 2000 (10 - 100/200) = 19000, price 1800.
-        check_sell(
-            Liquidity::Linear { depth_eth: 100.0 },
-            2000.0,
-            10.0,
-            19_000.0,
-            1800.0,
-        );
+        check_sell(Liquidity::Linear { depth_eth: 100.0 }, 2000.0, 10.0, 19_000.0, 1800.0);
         // Square root, Y = 1, sigma_d = 0.05, V = 10000, q = 100: I = 0.05 * 0.1 = 0.005;
         // proceeds = 2000 * 100 * (1 - 2/3 * 0.005), price 2000 * 0.995.
-        let m = Liquidity::SquareRoot {
-            y: 1.0,
-            sigma_daily: 0.05,
-            daily_volume_eth: 10_000.0,
-        };
-        check_sell(
-            m,
-            2000.0,
-            100.0,
-            200_000.0 * (1.0 - 0.005 * 2.0 / 3.0),
-            1990.0,
-        );
+        let m = Liquidity::SquareRoot { y: 1.0, sigma_daily: 0.05, daily_volume_eth: 10_000.0 };
+        check_sell(m, 2000.0, 100.0, 200_000.0 * (1.0 - 0.005 * 2.0 / 3.0), 1990.0);
     }
 
     #[test]
     fn constant_product_keeps_k() {
-        let m = Liquidity::ConstantProduct {
-            reserve_eth: 1000.0,
-            reference_price: 2000.0,
-            fee: 0.0,
-        };
+        let m = Liquidity::ConstantProduct { reserve_eth: 1000.0, reference_price: 2000.0, fee: 0.0 };
         let l2 = 1000.0f64 * 1000.0 * 2000.0; // k = x y = L^2
         for &(price, qty) in &[(2000.0, 10.0), (1500.0, 300.0), (2500.0, 0.5)] {
             let x = (l2 / price).sqrt();
@@ -297,16 +212,8 @@ mod tests {
         let models = [
             Liquidity::Exponential { depth_eth: 5000.0 },
             Liquidity::Linear { depth_eth: 5000.0 },
-            Liquidity::ConstantProduct {
-                reserve_eth: 5000.0,
-                reference_price: 1000.0,
-                fee: 0.003,
-            },
-            Liquidity::SquareRoot {
-                y: 1.0,
-                sigma_daily: 0.04,
-                daily_volume_eth: 50_000.0,
-            },
+            Liquidity::ConstantProduct { reserve_eth: 5000.0, reference_price: 1000.0, fee: 0.003 },
+            Liquidity::SquareRoot { y: 1.0, sigma_daily: 0.04, daily_volume_eth: 50_000.0 },
         ];
         for m in models {
             m.validate().unwrap();
@@ -319,17 +226,11 @@ mod tests {
 
     #[test]
     fn validation_names_the_key() {
-        let e = Liquidity::Exponential { depth_eth: -1.0 }
+        let e = Liquidity::Exponential { depth_eth: -1.0 }.validate().unwrap_err();
+        assert!(e.to_string().contains("depth_eth"), "{e}");
+        let e = Liquidity::ConstantProduct { reserve_eth: 1.0, reference_price: 1.0, fee: 1.5 }
             .validate()
             .unwrap_err();
-        assert!(e.to_string().contains("depth_eth"), "{e}");
-        let e = Liquidity::ConstantProduct {
-            reserve_eth: 1.0,
-            reference_price: 1.0,
-            fee: 1.5,
-        }
-        .validate()
-        .unwrap_err();
         assert!(e.to_string().contains("fee"), "{e}");
     }
 }

@@ -99,10 +99,7 @@ pub struct EventSink {
 impl EventSink {
     /// A sink that records (`enabled`) or drops every event.
     pub fn new(enabled: bool) -> Self {
-        EventSink {
-            enabled,
-            rows: Vec::new(),
-        }
+        EventSink { enabled, rows: Vec::new() }
     }
     /// Whether events are recorded.
     #[inline]

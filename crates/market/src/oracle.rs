@@ -26,18 +26,77 @@ impl OracleModel {
     }
 }
 
+/// An injected bad print: over a window the oracle reports `reported x (1 + error x shape(t))`,
+/// where the shape ramps linearly from 0 to 1 over `ramp_in_hours`, holds for `hold_hours`, and
+/// ramps back to 0 over `ramp_out_hours` (zero ramps give a flat window). A negative `error`
+/// prints low (the CAPO and Hyperliquid incidents).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BadPrint {
+    /// When the error starts, hours from the start of the path.
+    pub start_hours: f64,
+    /// Hours over which the error grows from 0 to `error`.
+    #[serde(default)]
+    pub ramp_in_hours: f64,
+    /// Hours at the full error.
+    pub hold_hours: f64,
+    /// Hours over which it shrinks back to 0.
+    #[serde(default)]
+    pub ramp_out_hours: f64,
+    /// The relative error at full strength, > -1 (-0.45 = prints 45% low).
+    pub error: f64,
+}
+
+impl BadPrint {
+    /// Checks the ranges.
+    pub fn validate(&self) -> Result<(), MarketError> {
+        check_range("start_hours", self.start_hours, 0.0, f64::INFINITY)?;
+        check_range("ramp_in_hours", self.ramp_in_hours, 0.0, f64::INFINITY)?;
+        check_range("hold_hours", self.hold_hours, 0.0, f64::INFINITY)?;
+        check_range("ramp_out_hours", self.ramp_out_hours, 0.0, f64::INFINITY)?;
+        if !(self.error.is_finite() && self.error > -1.0) {
+            return Err(MarketError::invalid("error", self.error, "must be > -1"));
+        }
+        Ok(())
+    }
+
+    /// The multiplier `1 + error x shape(t)` at `t_years`.
+    #[inline]
+    pub fn factor(&self, t_years: f64) -> f64 {
+        let h = t_years * HOURS_PER_YEAR - self.start_hours;
+        if h < 0.0 {
+            return 1.0;
+        }
+        let shape = if h < self.ramp_in_hours {
+            h / self.ramp_in_hours
+        } else if h <= self.ramp_in_hours + self.hold_hours {
+            1.0
+        } else {
+            let out = h - self.ramp_in_hours - self.hold_hours;
+            if out < self.ramp_out_hours {
+                1.0 - out / self.ramp_out_hours
+            } else {
+                0.0
+            }
+        };
+        1.0 + self.error * shape
+    }
+}
+
+/// Hours in a year of 365 days.
+pub const HOURS_PER_YEAR: f64 = 365.0 * 24.0;
+
 /// The per-path state of an oracle.
 #[derive(Clone, Debug)]
 pub struct Oracle {
     model: OracleModel,
+    bad_prints: Vec<BadPrint>,
 }
 
 impl Oracle {
-    /// A fresh oracle of `model`.
-    pub fn new(model: &OracleModel) -> Self {
-        Oracle {
-            model: model.clone(),
-        }
+    /// A fresh oracle of `model` with injected `bad_prints` on top.
+    pub fn new(model: &OracleModel, bad_prints: &[BadPrint]) -> Self {
+        Oracle { model: model.clone(), bad_prints: bad_prints.to_vec() }
     }
 
     /// Forgets every observation: the start of a path whose first price is `start_price`

@@ -57,10 +57,9 @@ impl Exogenous {
         let _ = base_dir;
         spec.validate()?;
         let kind = match *spec {
-            ProcessSpec::Gbm { mu, sigma } => Kind::Gbm {
-                drift: (mu - 0.5 * sigma * sigma) * dt_years,
-                vol: sigma * dt_years.sqrt(),
-            },
+            ProcessSpec::Gbm { mu, sigma } => {
+                Kind::Gbm { drift: (mu - 0.5 * sigma * sigma) * dt_years, vol: sigma * dt_years.sqrt() }
+            }
         };
         Ok(Exogenous { kind, dt_years })
     }

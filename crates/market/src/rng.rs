@@ -33,9 +33,9 @@ pub enum Purpose {
 impl Purpose {
     fn tag(self) -> u64 {
         match self {
-            Purpose::Exogenous => 0x45_58_4f_47, // "EXOG"
-            Purpose::World(i) => 0x57_4f_52_4c_0000_0000 ^ u64::from(i),
-            Purpose::Setup => 0x53_45_54_55_50,
+            Purpose::Exogenous => 0x4558_4f47, // "EXOG"
+            Purpose::World(i) => 0x574f_524c_0000_0000 ^ u64::from(i),
+            Purpose::Setup => 0x53_4554_5550,
         }
     }
 }
@@ -88,11 +88,7 @@ mod tests {
         assert_eq!(z.to_bits(), STABLE_NORMAL_BITS, "normal draw changed: {z}");
     }
 
-    const STABLE_U64: [u64; 3] = [
-        15061596197787564058,
-        1039772282078104929,
-        8332240932719943869,
-    ];
+    const STABLE_U64: [u64; 3] = [15061596197787564058, 1039772282078104929, 8332240932719943869];
     const STABLE_NORMAL_BITS: u64 = 13814915438397114151; // -0.09546503697518159
 
     #[test]

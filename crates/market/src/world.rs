@@ -194,13 +194,7 @@ pub trait Primitive: Clone + Send {
     /// Prepares for a new path on a freshly reset market.
     fn begin_path(&mut self, market: &WorldMarket);
     /// Reacts to one step: liquidations and their cascade, or rolls and their crowding.
-    fn step(
-        &mut self,
-        ctx: &StepCtx,
-        market: &mut WorldMarket,
-        rng: &mut PathRng,
-        events: &mut EventSink,
-    );
+    fn step(&mut self, ctx: &StepCtx, market: &mut WorldMarket, rng: &mut PathRng, events: &mut EventSink);
     /// Fills the path's metrics (the runner sets `min_price` and `final_price` from the market).
     fn end_path(&mut self, ctx: &StepCtx, market: &WorldMarket, metrics: &mut PathMetrics);
 }
@@ -219,10 +213,7 @@ mod tests {
         let after = 100.0 * (-0.1f64).exp();
         assert!((m.price() - after).abs() < 1e-12);
         m.begin_step(0.0, 2.0 * dt);
-        assert!(
-            (m.price() - after).abs() < 1e-12,
-            "impact must be permanent"
-        );
+        assert!((m.price() - after).abs() < 1e-12, "impact must be permanent");
         assert_eq!(m.min_price(), m.price());
         assert_eq!(m.oracle_price(), m.price());
 
@@ -231,11 +222,7 @@ mod tests {
         m.begin_step(0.0, dt);
         m.sell(100.0);
         m.begin_step(0.0, 2.0 * dt);
-        assert!(
-            (m.price() - 100.0 * (-0.05f64).exp()).abs() < 1e-9,
-            "{}",
-            m.price()
-        );
+        assert!((m.price() - 100.0 * (-0.05f64).exp()).abs() < 1e-9, "{}", m.price());
         assert!((m.min_price() - after).abs() < 1e-12);
     }
 }

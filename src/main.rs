@@ -1,1 +1,8 @@
-fn main() {}
+//! The `headroom` command line: runs experiments, sweeps, merges shards, prices P/N pairs, tells
+//! where a position's trigger sits, and writes reports. See README.md and docs/EXPERIMENTS.md.
+
+mod cli;
+
+fn main() {
+    std::process::exit(cli::main());
+}

@@ -5,7 +5,7 @@
 //! Formulas and sources are in docs/MODEL.md (Liquidity).
 
 use crate::error::{check_positive, check_range, MarketError};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The result of selling (or buying) a block of the asset.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -22,7 +22,7 @@ pub struct Fill {
 const PRICE_FLOOR_FRACTION: f64 = 1e-12;
 
 /// A liquidity model, as given in an experiment's `[market.liquidity]` table.
-#[derive(Clone, Debug, PartialEq, Deserialize, Default)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[serde(tag = "model", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Liquidity {
     /// No impact: every trade fills at the current price.

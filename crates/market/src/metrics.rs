@@ -90,7 +90,7 @@ pub struct Event {
 
 /// Where a primitive records its events; disabled on all but the first `--event-paths` paths,
 /// so the hot loop pays one branch when events are off.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct EventSink {
     enabled: bool,
     rows: Vec<Event>,

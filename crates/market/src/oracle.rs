@@ -6,10 +6,10 @@
 //! sale) replaces the newest observation instead of adding a new one.
 
 use crate::error::{check_range, MarketError};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// An oracle model, as given in an experiment's `oracle` table.
-#[derive(Clone, Debug, PartialEq, Deserialize, Default)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[serde(tag = "model", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OracleModel {
     /// Reports the market price at that instant.
@@ -30,7 +30,7 @@ impl OracleModel {
 /// where the shape ramps linearly from 0 to 1 over `ramp_in_hours`, holds for `hold_hours`, and
 /// ramps back to 0 over `ramp_out_hours` (zero ramps give a flat window). A negative `error`
 /// prints low (the CAPO and Hyperliquid incidents).
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BadPrint {
     /// When the error starts, hours from the start of the path.

@@ -9,11 +9,11 @@ use crate::error::{check_range, MarketError};
 use crate::rng::PathRng;
 use rand::RngExt;
 use rand_distr::StandardNormal;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// A price process, as given in an experiment's `[market.process]` table.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "model", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ProcessSpec {
     /// Geometric Brownian motion: `ln S` moves by `(mu - sigma^2/2) dt + sigma sqrt(dt) Z`.

@@ -1,0 +1,183 @@
+//! The columns of paths.csv and summary.csv, and their formatting.
+//!
+//! Floats are written in the shortest form that reads back to the same f64 (ryu), counts as
+//! integers, blank where a column does not apply (DESIGN.md, Metrics).
+
+use crate::spec::WorldKind;
+use crate::stats::{stats, Stats, Worst};
+use headroom_market::PathMetrics;
+
+/// A column of paths.csv.
+#[derive(Clone, Copy, Debug)]
+pub struct Metric {
+    /// Column name.
+    pub name: &'static str,
+    /// Whether it is a count (written as an integer).
+    pub count: bool,
+    /// Which tail is bad, for es95.
+    pub worst: Worst,
+    /// The value of a path, if the primitive has the column.
+    pub get: fn(&PathMetrics) -> Option<f64>,
+}
+
+macro_rules! shared {
+    ($name:ident, count) => {
+        Metric { name: stringify!($name), count: true, worst: Worst::High, get: |m| Some(m.$name as f64) }
+    };
+    ($name:ident, $worst:expr) => {
+        Metric { name: stringify!($name), count: false, worst: $worst, get: |m| Some(m.$name) }
+    };
+}
+
+/// The shared columns, in DESIGN.md's order.
+pub const SHARED: [Metric; 11] = [
+    shared!(exits, count),
+    shared!(eth_sold, Worst::High),
+    shared!(fees_usd, Worst::High),
+    shared!(slippage_usd, Worst::High),
+    shared!(oracle_loss_usd, Worst::High),
+    shared!(wrongful_exits, count),
+    shared!(shortfall_usd, Worst::High),
+    shared!(max_cascade_rounds, count),
+    shared!(positions_hit, count),
+    shared!(min_price, Worst::Low),
+    shared!(final_price, Worst::Low),
+];
+
+/// The primitive-specific columns, after the shared ones.
+pub const EXTRA: [Metric; 3] = [
+    Metric { name: "interest_usd", count: false, worst: Worst::High, get: |m| m.interest_usd },
+    Metric { name: "premium_usd", count: false, worst: Worst::High, get: |m| m.premium_usd },
+    Metric { name: "p_drift", count: false, worst: Worst::High, get: |m| m.p_drift },
+];
+
+/// Every column of paths.csv after `path,primitive`.
+pub fn all_metrics() -> impl Iterator<Item = &'static Metric> {
+    SHARED.iter().chain(EXTRA.iter())
+}
+
+/// The header of paths.csv.
+pub fn paths_header() -> Vec<&'static str> {
+    let mut h = vec!["path", "primitive"];
+    h.extend(all_metrics().map(|m| m.name));
+    h
+}
+
+/// The header of summary.csv.
+pub const SUMMARY_HEADER: [&str; 14] = [
+    "primitive",
+    "metric",
+    "n",
+    "mean",
+    "std",
+    "se",
+    "ci95_low",
+    "ci95_high",
+    "p01",
+    "p05",
+    "p50",
+    "p95",
+    "p99",
+    "es95",
+];
+
+/// Formats an f64 in the shortest form that reads back to the same value (`NaN`, `inf`, `-inf`
+/// for the non-finite).
+pub fn fmt_f64(buf: &mut ryu::Buffer, x: f64) -> &str {
+    if x.is_finite() {
+        buf.format_finite(x)
+    } else if x.is_nan() {
+        "NaN"
+    } else if x > 0.0 {
+        "inf"
+    } else {
+        "-inf"
+    }
+}
+
+/// Appends the paths.csv rows of paths `first..first + n` to `w` (no header); `worlds[k][i]` is
+/// path `first + i` of world `kinds[k]`.
+pub fn write_path_rows<W: std::io::Write>(
+    w: &mut csv::Writer<W>,
+    first: u64,
+    kinds: &[WorldKind],
+    worlds: &[&[PathMetrics]],
+) -> csv::Result<()> {
+    let n = worlds.first().map_or(0, |w| w.len());
+    let mut fb = ryu::Buffer::new();
+    let mut ib = itoa::Buffer::new();
+    for i in 0..n {
+        for (kind, rows) in kinds.iter().zip(worlds) {
+            let m = &rows[i];
+            w.write_field(ib.format(first + i as u64))?;
+            w.write_field(kind.label())?;
+            for c in all_metrics() {
+                match (c.get)(m) {
+                    None => w.write_field("")?,
+                    Some(v) if c.count => w.write_field(ib.format(v as u64))?,
+                    Some(v) => w.write_field(fmt_f64(&mut fb, v))?,
+                }
+            }
+            w.write_record(None::<&[u8]>)?;
+        }
+    }
+    Ok(())
+}
+
+/// One row of summary.csv.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SummaryRow {
+    /// `cdp`, `pn` or `diff`.
+    pub primitive: &'static str,
+    /// The metric's column name.
+    pub metric: &'static str,
+    /// Its statistics.
+    pub stats: Stats,
+}
+
+/// The summary rows: every metric of every world, then `diff` (CDP minus P/N, per path) of each
+/// shared metric when both worlds ran.
+pub fn summary_rows(kinds: &[WorldKind], worlds: &[&[PathMetrics]]) -> Vec<SummaryRow> {
+    let mut rows = Vec::new();
+    let mut buf = Vec::new();
+    for (kind, paths) in kinds.iter().zip(worlds) {
+        for c in all_metrics() {
+            buf.clear();
+            buf.extend(paths.iter().filter_map(|m| (c.get)(m)));
+            if buf.is_empty() {
+                continue;
+            }
+            rows.push(SummaryRow { primitive: kind.label(), metric: c.name, stats: stats(&buf, c.worst) });
+        }
+    }
+    let cdp = kinds.iter().position(|k| *k == WorldKind::Cdp);
+    let pn = kinds.iter().position(|k| *k == WorldKind::Pn);
+    if let (Some(a), Some(b)) = (cdp, pn) {
+        for c in SHARED.iter() {
+            buf.clear();
+            buf.extend(
+                worlds[a].iter().zip(worlds[b]).map(|(x, y)| (c.get)(x).unwrap() - (c.get)(y).unwrap()),
+            );
+            rows.push(SummaryRow { primitive: "diff", metric: c.name, stats: stats(&buf, c.worst) });
+        }
+    }
+    rows
+}
+
+/// Writes summary rows with their header.
+pub fn write_summary<W: std::io::Write>(w: &mut csv::Writer<W>, rows: &[SummaryRow]) -> csv::Result<()> {
+    w.write_record(SUMMARY_HEADER)?;
+    let mut fb = ryu::Buffer::new();
+    let mut ib = itoa::Buffer::new();
+    for r in rows {
+        let s = &r.stats;
+        w.write_field(r.primitive)?;
+        w.write_field(r.metric)?;
+        w.write_field(ib.format(s.n))?;
+        for v in [s.mean, s.std, s.se, s.ci95_low, s.ci95_high, s.p01, s.p05, s.p50, s.p95, s.p99, s.es95] {
+            w.write_field(fmt_f64(&mut fb, v))?;
+        }
+        w.write_record(None::<&[u8]>)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,250 @@
+//! Writing a result folder: paths.csv, summary.csv, events.csv and manifest.json, into a
+//! temporary folder renamed into place, so a failed run leaves nothing half-written and never
+//! touches an earlier result.
+
+use crate::columns::{fmt_f64, paths_header, summary_rows, write_path_rows, write_summary};
+use crate::error::{Error, Result};
+use crate::runner::{Experiment, RunResult};
+use headroom_market::rng::GENERATOR_NAME;
+use rayon::prelude::*;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Paths formatted per parallel block when writing paths.csv (bounds the buffered bytes).
+const WRITE_BLOCK: usize = 16_384;
+
+/// A shard of a run: block `index` of `count` (0-based).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// 0-based index.
+    pub index: u64,
+    /// Number of shards.
+    pub count: u64,
+}
+
+impl Shard {
+    /// The global path indices of this shard of `paths`: `floor(I P / N) .. floor((I + 1) P / N)`.
+    pub fn range(&self, paths: u64) -> std::ops::Range<u64> {
+        let p = u128::from(paths);
+        let lo = p * u128::from(self.index) / u128::from(self.count);
+        let hi = p * u128::from(self.index + 1) / u128::from(self.count);
+        lo as u64..hi as u64
+    }
+}
+
+/// What to write, besides the result.
+#[derive(Clone, Debug)]
+pub struct WriteOptions {
+    /// Write paths.csv (a shard always keeps its per-path values).
+    pub paths_csv: bool,
+    /// Write events.csv.
+    pub events_csv: bool,
+    /// The shard, if any.
+    pub shard: Option<Shard>,
+    /// Worker threads used (recorded in the manifest).
+    pub threads: usize,
+    /// Wall time of the run, seconds.
+    pub wall_seconds: f64,
+    /// The git commit the binary was built from ("unknown" outside a checkout).
+    pub git_commit: String,
+}
+
+/// The canonical JSON of the resolved experiment and its SHA-256 (hex).
+pub fn config_and_hash(exp: &Experiment) -> (serde_json::Value, String) {
+    let config = serde_json::to_value(&exp.spec).unwrap_or(serde_json::Value::Null);
+    let text = serde_json::to_string(&config).unwrap_or_default();
+    let hash = Sha256::digest(text.as_bytes());
+    let hex = hash.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    (config, hex)
+}
+
+/// Writes the result folder `out` for `result` of `exp`, replacing an earlier result only once
+/// every file is complete.
+pub fn write_result(out: &Path, exp: &Experiment, result: &RunResult, opts: &WriteOptions) -> Result<()> {
+    let tmp = sibling(out, "tmp");
+    let res = write_into(&tmp, exp, result, opts).and_then(|()| replace_dir(&tmp, out));
+    if res.is_err() {
+        let _ = fs::remove_dir_all(&tmp);
+    }
+    res
+}
+
+/// A hidden sibling of `out` for staging (`.name.tmp-PID`).
+fn sibling(out: &Path, what: &str) -> PathBuf {
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "result".into());
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    parent.join(format!(".{name}.{what}-{}", std::process::id()))
+}
+
+/// Moves the complete folder `tmp` to `out`, replacing an existing `out`.
+pub fn replace_dir(tmp: &Path, out: &Path) -> Result<()> {
+    if out.exists() {
+        let old = sibling(out, "old");
+        let _ = fs::remove_dir_all(&old);
+        fs::rename(out, &old).map_err(|e| Error::write(out, e))?;
+        if let Err(e) = fs::rename(tmp, out) {
+            let _ = fs::rename(&old, out);
+            return Err(Error::write(out, e));
+        }
+        let _ = fs::remove_dir_all(&old);
+    } else {
+        fs::rename(tmp, out).map_err(|e| Error::write(out, e))?;
+    }
+    Ok(())
+}
+
+fn csv_writer(file: &Path) -> Result<csv::Writer<fs::File>> {
+    let f = fs::File::create(file).map_err(|e| Error::write(file, e))?;
+    Ok(csv::WriterBuilder::new().buffer_capacity(1 << 20).from_writer(f))
+}
+
+fn csv_err(file: &Path, e: csv::Error) -> Error {
+    Error::write(file, std::io::Error::other(e.to_string()))
+}
+
+fn write_into(dir: &Path, exp: &Experiment, result: &RunResult, opts: &WriteOptions) -> Result<()> {
+    let _ = fs::remove_dir_all(dir);
+    fs::create_dir_all(dir).map_err(|e| Error::write(dir, e))?;
+    let slices = result.slices();
+    if opts.paths_csv || opts.shard.is_some() {
+        write_paths_csv(&dir.join("paths.csv"), result)?;
+    }
+    let file = dir.join("summary.csv");
+    let mut w = csv_writer(&file)?;
+    write_summary(&mut w, &summary_rows(&result.kinds, &slices)).map_err(|e| csv_err(&file, e))?;
+    w.flush().map_err(|e| Error::write(&file, e))?;
+    if opts.events_csv {
+        write_events_csv(&dir.join("events.csv"), result)?;
+    }
+    let manifest = manifest(exp, result, opts);
+    let file = dir.join("manifest.json");
+    let text = serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n";
+    fs::write(&file, text).map_err(|e| Error::write(&file, e))?;
+    Ok(())
+}
+
+/// Writes paths.csv: rows formatted in parallel blocks, written in path order.
+pub fn write_paths_csv(file: &Path, result: &RunResult) -> Result<()> {
+    let mut f = std::io::BufWriter::with_capacity(
+        1 << 20,
+        fs::File::create(file).map_err(|e| Error::write(file, e))?,
+    );
+    let mut header = csv::Writer::from_writer(Vec::new());
+    header.write_record(paths_header()).map_err(|e| csv_err(file, e))?;
+    f.write_all(&header.into_inner().unwrap_or_default()).map_err(|e| Error::write(file, e))?;
+    let n = result.metrics.first().map_or(0, |v| v.len());
+    let slices = result.slices();
+    let mut start = 0;
+    while start < n {
+        let end = (start + WRITE_BLOCK).min(n);
+        let parts: Vec<Vec<u8>> = (start..end)
+            .into_par_iter()
+            .step_by(1024)
+            .map(|lo| {
+                let hi = (lo + 1024).min(end);
+                let mut w = csv::Writer::from_writer(Vec::with_capacity((hi - lo) * 200));
+                let sub: Vec<_> = slices.iter().map(|s| &s[lo..hi]).collect();
+                write_path_rows(&mut w, result.first_path + lo as u64, &result.kinds, &sub)
+                    .expect("writing to memory cannot fail");
+                w.into_inner().unwrap_or_default()
+            })
+            .collect();
+        for p in parts {
+            f.write_all(&p).map_err(|e| Error::write(file, e))?;
+        }
+        start = end;
+    }
+    f.flush().map_err(|e| Error::write(file, e))
+}
+
+fn write_events_csv(file: &Path, result: &RunResult) -> Result<()> {
+    let mut w = csv_writer(file)?;
+    let mut fb = ryu::Buffer::new();
+    let header = [
+        "path",
+        "primitive",
+        "step",
+        "round",
+        "position",
+        "kind",
+        "eth",
+        "usd",
+        "fee_usd",
+        "oracle_price",
+        "market_price",
+        "wrongful",
+    ];
+    w.write_record(header).map_err(|e| csv_err(file, e))?;
+    for (path, kind, e) in &result.events {
+        let mut rec: Vec<String> = vec![
+            path.to_string(),
+            kind.label().to_string(),
+            e.step.to_string(),
+            e.round.to_string(),
+            e.position.to_string(),
+            e.kind.label().to_string(),
+        ];
+        for v in [e.eth, e.usd, e.fee_usd, e.oracle_price, e.market_price] {
+            rec.push(fmt_f64(&mut fb, v).to_string());
+        }
+        rec.push(if e.wrongful { "true" } else { "false" }.to_string());
+        w.write_record(&rec).map_err(|e| csv_err(file, e))?;
+    }
+    w.flush().map_err(|e| Error::write(file, e))
+}
+
+fn manifest(exp: &Experiment, result: &RunResult, opts: &WriteOptions) -> serde_json::Value {
+    let (config, hash) = config_and_hash(exp);
+    let n = result.metrics.first().map_or(0, |v| v.len()) as u64;
+    json!({
+        "name": exp.spec.name,
+        "experiment_file": exp.file.display().to_string(),
+        "config": config,
+        "config_hash": hash,
+        "seed": exp.spec.seed,
+        "paths": exp.spec.paths,
+        "first_path": result.first_path,
+        "path_count": n,
+        "shard": opts.shard.map(|s| json!({"index": s.index, "count": s.count})),
+        "worlds": result.kinds.iter().map(|k| k.label()).collect::<Vec<_>>(),
+        "version": env!("CARGO_PKG_VERSION"),
+        "git_commit": opts.git_commit,
+        "generator": GENERATOR_NAME,
+        "threads": opts.threads,
+        "wall_seconds": opts.wall_seconds,
+        "files": files(opts),
+    })
+}
+
+fn files(opts: &WriteOptions) -> Vec<&'static str> {
+    let mut f = vec!["summary.csv", "manifest.json"];
+    if opts.paths_csv || opts.shard.is_some() {
+        f.insert(0, "paths.csv");
+    }
+    if opts.events_csv {
+        f.push("events.csv");
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_paths() {
+        for (paths, count) in [(10u64, 3u64), (7, 7), (5, 8), (1_000_003, 16)] {
+            let mut next = 0;
+            for index in 0..count {
+                let r = Shard { index, count }.range(paths);
+                assert_eq!(r.start, next);
+                next = r.end;
+            }
+            assert_eq!(next, paths);
+        }
+        assert_eq!(Shard { index: 1, count: 3 }.range(10), 3..6);
+    }
+}

@@ -1,0 +1,144 @@
+//! Summary statistics of per-path values (DESIGN.md, Metrics).
+//!
+//! Everything is computed from the values in path order, sequentially, so no thread count or
+//! sharding can change a byte: `std` with `n - 1`; `se = std / sqrt(n)`; `ci95 = mean +- 1.96 se`;
+//! quantiles by linear interpolation between order statistics (numpy's and R's default, Hyndman
+//! and Fan type 7); `es95` the mean of the worst `ceil(0.05 n)` values.
+
+/// Which tail is the bad one for the expected shortfall.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Worst {
+    /// Larger values are worse (costs, counts).
+    High,
+    /// Smaller values are worse (prices).
+    Low,
+}
+
+/// The statistics of one (primitive, metric).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stats {
+    /// Number of values.
+    pub n: u64,
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// Sample standard deviation (n - 1); NaN when n < 2.
+    pub std: f64,
+    /// Standard error of the mean, `std / sqrt(n)`.
+    pub se: f64,
+    /// `mean - 1.96 se`.
+    pub ci95_low: f64,
+    /// `mean + 1.96 se`.
+    pub ci95_high: f64,
+    /// 1st percentile.
+    pub p01: f64,
+    /// 5th percentile.
+    pub p05: f64,
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Mean of the worst `ceil(0.05 n)` values.
+    pub es95: f64,
+}
+
+/// Quantile `p` of sorted `xs` by linear interpolation between order statistics (type 7).
+pub fn quantile_sorted(xs: &[f64], p: f64) -> f64 {
+    if xs.is_empty() {
+        return f64::NAN;
+    }
+    let h = (xs.len() - 1) as f64 * p;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(xs.len() - 1);
+    xs[lo] + (h - lo as f64) * (xs[hi] - xs[lo])
+}
+
+/// The statistics of `values` (in path order).
+pub fn stats(values: &[f64], worst: Worst) -> Stats {
+    let n = values.len();
+    if n == 0 {
+        let nan = f64::NAN;
+        return Stats {
+            n: 0,
+            mean: nan,
+            std: nan,
+            se: nan,
+            ci95_low: nan,
+            ci95_high: nan,
+            p01: nan,
+            p05: nan,
+            p50: nan,
+            p95: nan,
+            p99: nan,
+            es95: nan,
+        };
+    }
+    let nf = n as f64;
+    let mean = values.iter().sum::<f64>() / nf;
+    let std = if n > 1 {
+        (values.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (nf - 1.0)).sqrt()
+    } else {
+        f64::NAN
+    };
+    let se = std / nf.sqrt();
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let k = ((0.05 * nf).ceil() as usize).max(1);
+    let tail: &[f64] = match worst {
+        Worst::High => &sorted[n - k..],
+        Worst::Low => &sorted[..k],
+    };
+    let es95 = tail.iter().sum::<f64>() / k as f64;
+    Stats {
+        n: n as u64,
+        mean,
+        std,
+        se,
+        ci95_low: mean - 1.96 * se,
+        ci95_high: mean + 1.96 * se,
+        p01: quantile_sorted(&sorted, 0.01),
+        p05: quantile_sorted(&sorted, 0.05),
+        p50: quantile_sorted(&sorted, 0.50),
+        p95: quantile_sorted(&sorted, 0.95),
+        p99: quantile_sorted(&sorted, 0.99),
+        es95,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_match_numpy_type_7() {
+        // numpy.quantile([1, 2, 3, 4, 10], [0.01, 0.05, 0.5, 0.95, 0.99]) =
+        // [1.04, 1.2, 3.0, 8.8, 9.76]
+        let s = stats(&[3.0, 1.0, 10.0, 2.0, 4.0], Worst::High);
+        for (got, want) in [(s.p01, 1.04), (s.p05, 1.2), (s.p50, 3.0), (s.p95, 8.8), (s.p99, 9.76)] {
+            assert!((got - want).abs() < 1e-12, "{got} != {want}");
+        }
+        assert_eq!(s.mean, 4.0);
+        // std with n - 1: sum of squares 1+4+36+9+0 = 50, /4 = 12.5
+        assert!((s.std - 12.5f64.sqrt()).abs() < 1e-12);
+        assert!((s.se - (12.5f64 / 5.0).sqrt()).abs() < 1e-12);
+        assert!((s.ci95_high - (4.0 + 1.96 * s.se)).abs() < 1e-12);
+        // ceil(0.25) = 1 worst value
+        assert_eq!(s.es95, 10.0);
+        assert_eq!(stats(&[3.0, 1.0, 10.0, 2.0, 4.0], Worst::Low).es95, 1.0);
+    }
+
+    #[test]
+    fn es95_takes_ceil_of_five_percent() {
+        let v: Vec<f64> = (1..=41).map(f64::from).collect(); // ceil(2.05) = 3 worst
+        assert_eq!(stats(&v, Worst::High).es95, 40.0);
+        assert_eq!(stats(&v, Worst::Low).es95, 2.0);
+    }
+
+    #[test]
+    fn single_value_has_nan_spread() {
+        let s = stats(&[5.0], Worst::High);
+        assert_eq!((s.n, s.mean, s.p50, s.es95), (1, 5.0, 5.0, 5.0));
+        assert!(s.std.is_nan() && s.se.is_nan());
+    }
+}

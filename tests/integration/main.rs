@@ -1,1 +1,5 @@
-mod x {}
+//! End-to-end tests of the `headroom` binary: one test binary, a module per area.
+
+mod bad_input;
+mod common;
+mod determinism;

@@ -17,5 +17,5 @@ pub mod spec;
 pub mod stats;
 
 pub use error::{Error, Result};
-pub use runner::{Experiment, RunOptions, RunResult};
+pub use runner::{Experiment, PathTrace, RunOptions, RunResult, TracePoint};
 pub use spec::{ExperimentSpec, WorldKind};

@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 /// The built `headroom` binary.
@@ -16,11 +16,6 @@ pub fn run_in(dir: &Path, args: &[&str]) -> Output {
 /// A fresh temporary folder.
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("a temporary folder")
-}
-
-/// The repository root (experiments/ and data/ live there).
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// A small valid experiment with both worlds, for tests that vary one key.

@@ -2,7 +2,7 @@
 //! file, key or line and what is allowed), 1 when an output cannot be written.
 
 use clap::{Parser, Subcommand};
-use headroom_montecarlo::output::{write_result, Shard, WriteOptions};
+use headroom_montecarlo::output::{write_result, RunInfo, Shard, WriteOptions};
 use headroom_montecarlo::{Error, Experiment, RunOptions};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -20,11 +20,40 @@ struct Cli {
 enum Command {
     /// Run an experiment and write paths.csv, summary.csv and manifest.json.
     Run(RunArgs),
+    /// Run the grid in the file's [sweep] table, every point on the same seed; writes sweep.csv.
+    Sweep(SweepArgs),
     /// Check an experiment and print it resolved, or every problem with its key path.
     Validate {
         /// The experiment file (TOML).
         file: PathBuf,
     },
+    /// Merge shard folders into one result, byte-identical to the unsharded run.
+    Merge {
+        /// The shard folders (any order).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// The merged result folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct SweepArgs {
+    /// The experiment file (TOML) with a [sweep] table.
+    file: PathBuf,
+    /// Paths per point (overrides the file's `paths`).
+    #[arg(long)]
+    paths: Option<u64>,
+    /// Master seed, the same at every point (overrides the file's `seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Worker threads (default: one per core). The output does not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Output folder (default: results/<name>-sweep/).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -70,6 +99,8 @@ pub fn main() -> i32 {
     let res = match cli.command {
         Command::Run(a) => run(a),
         Command::Validate { file } => validate(&file),
+        Command::Sweep(a) => sweep(a),
+        Command::Merge { dirs, out } => merge(&dirs, &out),
     };
     match res {
         Ok(()) => 0,
@@ -109,9 +140,17 @@ fn run(a: RunArgs) -> Result<(), Error> {
     if a.threads == Some(0) {
         return Err(Error::Usage { flag: "--threads".into(), message: "0: must be >= 1".into() });
     }
-    let shard = a.shard.as_deref().map(parse_shard).transpose()?;
+    let shard = match a.shard.as_deref() {
+        Some(s) => Some(parse_shard(s)?),
+        None => shard_from_env(&|k| std::env::var(k).ok())?,
+    };
     let exp = Experiment::build(spec, &a.file)?;
-    let out = a.out.clone().unwrap_or_else(|| Path::new("results").join(&exp.spec.name));
+    let out = a.out.clone().unwrap_or_else(|| match shard {
+        None => Path::new("results").join(&exp.spec.name),
+        Some(s) => Path::new("results")
+            .join(format!("{}-shards", exp.spec.name))
+            .join(format!("{}-of-{}", s.index, s.count)),
+    });
     let paths = shard.map_or(0..exp.spec.paths, |s| s.range(exp.spec.paths));
     let n = paths.end - paths.start;
     let bar = progress_bar(n);
@@ -139,7 +178,7 @@ fn run(a: RunArgs) -> Result<(), Error> {
         wall_seconds: started.elapsed().as_secs_f64(),
         git_commit: env!("HEADROOM_GIT_COMMIT").to_string(),
     };
-    write_result(&out, &exp, &result, &opts)?;
+    write_result(&out, &RunInfo::of(&exp), &result, &opts)?;
     eprintln!(
         "{}: {n} paths, worlds {}, in {:.2} s",
         exp.spec.name,
@@ -150,6 +189,88 @@ fn run(a: RunArgs) -> Result<(), Error> {
     if opts.paths_csv {
         println!("paths:   {}", out.join("paths.csv").display());
     }
+    Ok(())
+}
+
+/// The environment variable that gives the shard count of a Kubernetes Indexed Job.
+pub const SHARD_COUNT_VAR: &str = "HEADROOM_SHARD_COUNT";
+
+/// The shard from a scheduler's environment: a Slurm job array (I = SLURM_ARRAY_TASK_ID -
+/// SLURM_ARRAY_TASK_MIN, N = SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job
+/// (I = JOB_COMPLETION_INDEX, N = HEADROOM_SHARD_COUNT).
+fn shard_from_env(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<Shard>, Error> {
+    let num = |k: &str| -> Result<Option<u64>, Error> {
+        match var(k) {
+            None => Ok(None),
+            Some(v) => v.trim().parse().map(Some).map_err(|_| Error::Usage {
+                flag: k.to_string(),
+                message: format!("{v:?}: must be a whole number >= 0"),
+            }),
+        }
+    };
+    let (index, count, from) = if let (Some(id), Some(count)) =
+        (num("SLURM_ARRAY_TASK_ID")?, num("SLURM_ARRAY_TASK_COUNT")?)
+    {
+        let min = num("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+        (id.checked_sub(min), count, "SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN, SLURM_ARRAY_TASK_COUNT")
+    } else if let Some(i) = num("JOB_COMPLETION_INDEX")? {
+        let Some(count) = num(SHARD_COUNT_VAR)? else {
+            return Err(Error::Usage {
+                flag: SHARD_COUNT_VAR.into(),
+                message: "JOB_COMPLETION_INDEX is set but the shard count is not: set HEADROOM_SHARD_COUNT to the Job's completions".into(),
+            });
+        };
+        (Some(i), count, "JOB_COMPLETION_INDEX, HEADROOM_SHARD_COUNT")
+    } else {
+        return Ok(None);
+    };
+    match index {
+        Some(index) if count > 0 && index < count => {
+            eprintln!("shard {index}/{count} (from {from})");
+            Ok(Some(Shard { index, count }))
+        }
+        _ => Err(Error::Usage {
+            flag: from.into(),
+            message: format!("shard index {index:?} of {count}: must satisfy 0 <= I < N"),
+        }),
+    }
+}
+
+fn sweep(a: SweepArgs) -> Result<(), Error> {
+    if a.threads == Some(0) {
+        return Err(Error::Usage { flag: "--threads".into(), message: "0: must be >= 1".into() });
+    }
+    let sw = headroom_montecarlo::sweep::load_sweep(&a.file, a.paths, a.seed)?;
+    let first = &sw.points[0].1;
+    let out =
+        a.out.clone().unwrap_or_else(|| Path::new("results").join(format!("{}-sweep", first.spec.name)));
+    let total: u64 = sw.points.iter().map(|(_, e)| e.spec.paths).sum();
+    let bar = progress_bar(total);
+    let tick = |k: u64| {
+        if let Some(b) = &bar {
+            b.inc(k);
+        }
+    };
+    let started = Instant::now();
+    headroom_montecarlo::sweep::run_sweep(&sw, &out, a.threads, Some(&tick), env!("HEADROOM_GIT_COMMIT"))?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    eprintln!(
+        "{}: {} points x {} paths in {:.2} s",
+        first.spec.name,
+        sw.points.len(),
+        first.spec.paths,
+        started.elapsed().as_secs_f64()
+    );
+    println!("sweep: {}", out.join("sweep.csv").display());
+    Ok(())
+}
+
+fn merge(dirs: &[PathBuf], out: &Path) -> Result<(), Error> {
+    let info = headroom_montecarlo::merge::merge(dirs, out, env!("HEADROOM_GIT_COMMIT"))?;
+    eprintln!("{}: merged {} shards, {} paths", info.name, dirs.len(), info.paths);
+    println!("summary: {}", out.join("summary.csv").display());
     Ok(())
 }
 
@@ -181,4 +302,44 @@ fn validate(file: &Path) -> Result<(), Error> {
     );
     print!("{text}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn shard_from_slurm_and_kubernetes() {
+        let s = shard_from_env(&env(&[
+            ("SLURM_ARRAY_TASK_ID", "5"),
+            ("SLURM_ARRAY_TASK_MIN", "3"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ]));
+        assert_eq!(s.unwrap(), Some(Shard { index: 2, count: 4 }));
+        let s = shard_from_env(&env(&[("SLURM_ARRAY_TASK_ID", "1"), ("SLURM_ARRAY_TASK_COUNT", "2")]));
+        assert_eq!(s.unwrap(), Some(Shard { index: 1, count: 2 }));
+        let s = shard_from_env(&env(&[("JOB_COMPLETION_INDEX", "0"), ("HEADROOM_SHARD_COUNT", "3")]));
+        assert_eq!(s.unwrap(), Some(Shard { index: 0, count: 3 }));
+        assert_eq!(shard_from_env(&env(&[])).unwrap(), None);
+        for bad in [
+            &[("JOB_COMPLETION_INDEX", "0")][..],
+            &[("JOB_COMPLETION_INDEX", "3"), ("HEADROOM_SHARD_COUNT", "3")],
+            &[("SLURM_ARRAY_TASK_ID", "1"), ("SLURM_ARRAY_TASK_MIN", "2"), ("SLURM_ARRAY_TASK_COUNT", "2")],
+            &[("SLURM_ARRAY_TASK_ID", "x"), ("SLURM_ARRAY_TASK_COUNT", "2")],
+        ] {
+            assert!(shard_from_env(&env(bad)).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn shard_flag_parses() {
+        assert_eq!(parse_shard("2/8").unwrap(), Shard { index: 2, count: 8 });
+        for bad in ["8/8", "1", "a/2", "0/0", "-1/2"] {
+            assert!(parse_shard(bad).is_err(), "{bad}");
+        }
+    }
 }

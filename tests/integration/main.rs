@@ -3,3 +3,5 @@
 mod bad_input;
 mod common;
 mod determinism;
+mod shards;
+mod sweep;

@@ -164,20 +164,22 @@ pub fn summary_rows(kinds: &[WorldKind], worlds: &[&[PathMetrics]]) -> Vec<Summa
     rows
 }
 
+/// The fields of one summary.csv row, in [`SUMMARY_HEADER`]'s order.
+pub fn summary_fields(r: &SummaryRow) -> Vec<String> {
+    let s = &r.stats;
+    let mut fb = ryu::Buffer::new();
+    let mut f = vec![r.primitive.to_string(), r.metric.to_string(), s.n.to_string()];
+    for v in [s.mean, s.std, s.se, s.ci95_low, s.ci95_high, s.p01, s.p05, s.p50, s.p95, s.p99, s.es95] {
+        f.push(fmt_f64(&mut fb, v).to_string());
+    }
+    f
+}
+
 /// Writes summary rows with their header.
 pub fn write_summary<W: std::io::Write>(w: &mut csv::Writer<W>, rows: &[SummaryRow]) -> csv::Result<()> {
     w.write_record(SUMMARY_HEADER)?;
-    let mut fb = ryu::Buffer::new();
-    let mut ib = itoa::Buffer::new();
     for r in rows {
-        let s = &r.stats;
-        w.write_field(r.primitive)?;
-        w.write_field(r.metric)?;
-        w.write_field(ib.format(s.n))?;
-        for v in [s.mean, s.std, s.se, s.ci95_low, s.ci95_high, s.p01, s.p05, s.p50, s.p95, s.p99, s.es95] {
-            w.write_field(fmt_f64(&mut fb, v))?;
-        }
-        w.write_record(None::<&[u8]>)?;
+        w.write_record(summary_fields(r))?;
     }
     Ok(())
 }

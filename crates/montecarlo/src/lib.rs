@@ -11,10 +11,12 @@
 pub mod cohort;
 pub mod columns;
 pub mod error;
+pub mod merge;
 pub mod output;
 pub mod runner;
 pub mod spec;
 pub mod stats;
+pub mod sweep;
 
 pub use error::{Error, Result};
 pub use runner::{Experiment, PathTrace, RunOptions, RunResult, TracePoint};

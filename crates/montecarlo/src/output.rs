@@ -52,20 +52,55 @@ pub struct WriteOptions {
     pub git_commit: String,
 }
 
-/// The canonical JSON of the resolved experiment and its SHA-256 (hex).
-pub fn config_and_hash(exp: &Experiment) -> (serde_json::Value, String) {
-    let config = serde_json::to_value(&exp.spec).unwrap_or(serde_json::Value::Null);
-    let text = serde_json::to_string(&config).unwrap_or_default();
-    let hash = Sha256::digest(text.as_bytes());
-    let hex = hash.iter().map(|b| format!("{b:02x}")).collect::<String>();
-    (config, hex)
+/// What the manifest says of the experiment behind a result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunInfo {
+    /// The experiment's name.
+    pub name: String,
+    /// The experiment file as given.
+    pub experiment_file: String,
+    /// The resolved experiment as JSON.
+    pub config: serde_json::Value,
+    /// SHA-256 (hex) of the canonical JSON of `config`.
+    pub config_hash: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Paths of the whole (unsharded) run.
+    pub paths: u64,
 }
 
-/// Writes the result folder `out` for `result` of `exp`, replacing an earlier result only once
-/// every file is complete.
-pub fn write_result(out: &Path, exp: &Experiment, result: &RunResult, opts: &WriteOptions) -> Result<()> {
+impl RunInfo {
+    /// The information of a built experiment.
+    pub fn of(exp: &Experiment) -> Self {
+        let config = serde_json::to_value(&exp.spec).unwrap_or(serde_json::Value::Null);
+        let text = serde_json::to_string(&config).unwrap_or_default();
+        let hash = Sha256::digest(text.as_bytes());
+        RunInfo {
+            name: exp.spec.name.clone(),
+            experiment_file: exp.file.display().to_string(),
+            config,
+            config_hash: hash.iter().map(|b| format!("{b:02x}")).collect(),
+            seed: exp.spec.seed,
+            paths: exp.spec.paths,
+        }
+    }
+}
+
+/// Writes the result folder `out` for `result`, replacing an earlier result only once every
+/// file is complete.
+pub fn write_result(out: &Path, info: &RunInfo, result: &RunResult, opts: &WriteOptions) -> Result<()> {
+    write_atomically(out, |dir| write_into(dir, info, result, opts))
+}
+
+/// Creates a staging folder next to `out`, lets `fill` write into it, and renames it to `out`
+/// (replacing an earlier `out`) only if `fill` succeeded; on error nothing is left behind.
+pub fn write_atomically(out: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let tmp = sibling(out, "tmp");
-    let res = write_into(&tmp, exp, result, opts).and_then(|()| replace_dir(&tmp, out));
+    let _ = fs::remove_dir_all(&tmp);
+    let res = fs::create_dir_all(&tmp)
+        .map_err(|e| Error::write(&tmp, e))
+        .and_then(|()| fill(&tmp))
+        .and_then(|()| replace_dir(&tmp, out));
     if res.is_err() {
         let _ = fs::remove_dir_all(&tmp);
     }
@@ -96,18 +131,18 @@ pub fn replace_dir(tmp: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
-fn csv_writer(file: &Path) -> Result<csv::Writer<fs::File>> {
+/// A buffered CSV writer creating `file`.
+pub fn csv_writer(file: &Path) -> Result<csv::Writer<fs::File>> {
     let f = fs::File::create(file).map_err(|e| Error::write(file, e))?;
     Ok(csv::WriterBuilder::new().buffer_capacity(1 << 20).from_writer(f))
 }
 
-fn csv_err(file: &Path, e: csv::Error) -> Error {
+/// A CSV error while writing `file`.
+pub fn csv_err(file: &Path, e: csv::Error) -> Error {
     Error::write(file, std::io::Error::other(e.to_string()))
 }
 
-fn write_into(dir: &Path, exp: &Experiment, result: &RunResult, opts: &WriteOptions) -> Result<()> {
-    let _ = fs::remove_dir_all(dir);
-    fs::create_dir_all(dir).map_err(|e| Error::write(dir, e))?;
+fn write_into(dir: &Path, info: &RunInfo, result: &RunResult, opts: &WriteOptions) -> Result<()> {
     let slices = result.slices();
     if opts.paths_csv || opts.shard.is_some() {
         write_paths_csv(&dir.join("paths.csv"), result)?;
@@ -119,7 +154,7 @@ fn write_into(dir: &Path, exp: &Experiment, result: &RunResult, opts: &WriteOpti
     if opts.events_csv {
         write_events_csv(&dir.join("events.csv"), result)?;
     }
-    let manifest = manifest(exp, result, opts);
+    let manifest = manifest(info, result, opts);
     let file = dir.join("manifest.json");
     let text = serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n";
     fs::write(&file, text).map_err(|e| Error::write(&file, e))?;
@@ -196,16 +231,15 @@ fn write_events_csv(file: &Path, result: &RunResult) -> Result<()> {
     w.flush().map_err(|e| Error::write(file, e))
 }
 
-fn manifest(exp: &Experiment, result: &RunResult, opts: &WriteOptions) -> serde_json::Value {
-    let (config, hash) = config_and_hash(exp);
+fn manifest(info: &RunInfo, result: &RunResult, opts: &WriteOptions) -> serde_json::Value {
     let n = result.metrics.first().map_or(0, |v| v.len()) as u64;
     json!({
-        "name": exp.spec.name,
-        "experiment_file": exp.file.display().to_string(),
-        "config": config,
-        "config_hash": hash,
-        "seed": exp.spec.seed,
-        "paths": exp.spec.paths,
+        "name": info.name,
+        "experiment_file": info.experiment_file,
+        "config": info.config,
+        "config_hash": info.config_hash,
+        "seed": info.seed,
+        "paths": info.paths,
         "first_path": result.first_path,
         "path_count": n,
         "shard": opts.shard.map(|s| json!({"index": s.index, "count": s.count})),

@@ -27,6 +27,8 @@ enum Command {
         /// The experiment file (TOML).
         file: PathBuf,
     },
+    /// Where one position's trigger sits: liquidation price, distance, probability of liquidation.
+    Position(PositionArgs),
     /// Merge shard folders into one result, byte-identical to the unsharded run.
     Merge {
         /// The shard folders (any order).
@@ -36,6 +38,43 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+#[derive(clap::Args, Debug)]
+struct PositionArgs {
+    /// Collateral, units of the asset.
+    #[arg(long, allow_negative_numbers = true)]
+    collateral: f64,
+    /// Debt, USD.
+    #[arg(long, allow_negative_numbers = true)]
+    debt: f64,
+    /// Price of the asset now, USD.
+    #[arg(long, allow_negative_numbers = true)]
+    price: f64,
+    /// Liquidation threshold, in (0, 1].
+    #[arg(long, allow_negative_numbers = true)]
+    lt: f64,
+    /// Liquidation bonus, a fraction (0.05 = 5%).
+    #[arg(long, allow_negative_numbers = true)]
+    bonus: f64,
+    /// Annualised volatility (0.8 = 80%).
+    #[arg(long, allow_negative_numbers = true)]
+    vol: f64,
+    /// Horizon, days.
+    #[arg(long, allow_negative_numbers = true)]
+    horizon_days: f64,
+    /// Annualised drift of the price.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    drift: f64,
+    /// Minutes between oracle checks (0 = continuous).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    oracle_minutes: f64,
+    /// An instant drop to survive, a fraction (0.3 = 30%), for topup_for_gap.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    gap: f64,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -101,6 +140,7 @@ pub fn main() -> i32 {
         Command::Validate { file } => validate(&file),
         Command::Sweep(a) => sweep(a),
         Command::Merge { dirs, out } => merge(&dirs, &out),
+        Command::Position(a) => position(&a),
     };
     match res {
         Ok(()) => 0,
@@ -271,6 +311,48 @@ fn merge(dirs: &[PathBuf], out: &Path) -> Result<(), Error> {
     let info = headroom_montecarlo::merge::merge(dirs, out, env!("HEADROOM_GIT_COMMIT"))?;
     eprintln!("{}: merged {} shards, {} paths", info.name, dirs.len(), info.paths);
     println!("summary: {}", out.join("summary.csv").display());
+    Ok(())
+}
+
+fn position(a: &PositionArgs) -> Result<(), Error> {
+    let input = headroom_montecarlo::position::PositionInput {
+        collateral: a.collateral,
+        debt_usd: a.debt,
+        price: a.price,
+        lt: a.lt,
+        bonus: a.bonus,
+        vol: a.vol,
+        horizon_days: a.horizon_days,
+        drift: a.drift,
+        oracle_minutes: a.oracle_minutes,
+        gap: a.gap,
+    };
+    let r = input.report()?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+        return Ok(());
+    }
+    let checks = if a.oracle_minutes > 0.0 {
+        format!("checked every {} min", a.oracle_minutes)
+    } else {
+        "continuous".into()
+    };
+    println!("health factor          {:.4}", r.health_factor);
+    println!(
+        "liquidation price      {:.2} USD ({:.2}% below {:.2})",
+        r.liquidation_price,
+        100.0 * r.distance_pct,
+        a.price
+    );
+    println!(
+        "distance               {:.2} sigmas over {} days at {:.0}% vol",
+        r.distance_sigmas,
+        a.horizon_days,
+        100.0 * a.vol
+    );
+    println!("P(liquidation)         {:.4} continuous, {:.4} {checks}", r.p_liq_continuous, r.p_liq_discrete);
+    println!("top-up for a {:.0}% gap   {:.6} units of collateral", 100.0 * a.gap, r.topup_for_gap);
+    println!("bonus at risk          {:.2} USD", r.bonus_at_risk_usd);
     Ok(())
 }
 

@@ -13,6 +13,7 @@ pub mod columns;
 pub mod error;
 pub mod merge;
 pub mod output;
+pub mod position;
 pub mod runner;
 pub mod spec;
 pub mod stats;

@@ -46,24 +46,31 @@ impl WorldEnv {
 }
 
 /// One world's market on one path.
+///
+/// The state is kept in logarithms: `ln price = ln exogenous + ln impact`. The price itself is an
+/// `exp` computed only when asked for, so a step in which nothing trades costs one addition, and a primitive that compares [`Self::oracle_log_price`]
+/// with a precomputed log threshold needs no `exp` at all under a spot oracle.
 #[derive(Clone, Debug)]
 pub struct WorldMarket {
     liquidity: Liquidity,
     /// Per-step multiplier of the log impact: `0.5^(dt / half_life)`, or 1 without resilience.
     decay: f64,
     oracle: Oracle,
+    /// A spot oracle without bad prints reports the market price: no observation needed.
+    spot: bool,
     start_price: f64,
-    exo_price: f64,
-    impact: f64,
-    price: f64,
+    log_exo: f64,
+    log_impact: f64,
+    log_price: f64,
     oracle_price: f64,
-    min_price: f64,
+    min_log_price: f64,
     time_years: f64,
 }
 
 impl WorldMarket {
-    /// A market starting at `start_price`, with steps of `dt_years` and, if
-    /// `resilience_half_life_years` is given, impact that decays with that half-life.
+    /// A market starting at `start_price`, with steps of `dt_years`, the oracle `oracle` with
+    /// `bad_prints` injected, and, if `resilience_half_life_years` is given, impact that decays
+    /// with that half-life.
     pub fn new(
         start_price: f64,
         liquidity: Liquidity,
@@ -81,12 +88,13 @@ impl WorldMarket {
             liquidity,
             decay,
             oracle: Oracle::new(oracle, bad_prints),
+            spot: *oracle == OracleModel::Spot && bad_prints.is_empty(),
             start_price,
-            exo_price: start_price,
-            impact: 1.0,
-            price: start_price,
+            log_exo: 0.0,
+            log_impact: 0.0,
+            log_price: 0.0,
             oracle_price: start_price,
-            min_price: start_price,
+            min_log_price: 0.0,
             time_years: 0.0,
         };
         m.reset();
@@ -95,10 +103,10 @@ impl WorldMarket {
 
     /// Back to the start of a path.
     pub fn reset(&mut self) {
-        self.exo_price = self.start_price;
-        self.impact = 1.0;
-        self.price = self.start_price;
-        self.min_price = self.start_price;
+        self.log_exo = self.start_price.ln();
+        self.log_impact = 0.0;
+        self.log_price = self.log_exo;
+        self.min_log_price = self.log_price;
         self.time_years = 0.0;
         self.oracle.reset(self.start_price);
         self.oracle_price = self.oracle.observe(0.0, self.start_price);
@@ -108,27 +116,30 @@ impl WorldMarket {
     /// to `time_years` and lets the oracle observe.
     #[inline]
     pub fn begin_step(&mut self, log_return: f64, time_years: f64) {
-        self.exo_price *= log_return.exp();
-        if self.decay != 1.0 && self.impact != 1.0 {
-            self.impact = self.impact.powf(self.decay);
+        self.log_exo += log_return;
+        if self.decay != 1.0 && self.log_impact != 0.0 {
+            self.log_impact *= self.decay;
         }
         self.time_years = time_years;
-        self.set_price(self.exo_price * self.impact);
+        self.moved();
     }
 
+    /// The log price changed: update the minimum, observe.
     #[inline]
-    fn set_price(&mut self, price: f64) {
-        self.price = price;
-        if price < self.min_price {
-            self.min_price = price;
+    fn moved(&mut self) {
+        self.log_price = self.log_exo + self.log_impact;
+        if self.log_price < self.min_log_price {
+            self.min_log_price = self.log_price;
         }
-        self.oracle_price = self.oracle.observe(self.time_years, price);
+        if !self.spot {
+            self.oracle_price = self.oracle.observe(self.time_years, self.price());
+        }
     }
 
     /// Sells `qty` units through the liquidity model; the price moves and the oracle observes.
     #[inline]
     pub fn sell(&mut self, qty: f64) -> Fill {
-        let fill = self.liquidity.sell(self.price, qty);
+        let fill = self.liquidity.sell(self.price(), qty);
         self.apply_fill(&fill);
         fill
     }
@@ -136,38 +147,58 @@ impl WorldMarket {
     /// Buys `qty` units through the liquidity model; the price moves and the oracle observes.
     #[inline]
     pub fn buy(&mut self, qty: f64) -> Fill {
-        let fill = self.liquidity.buy(self.price, qty);
+        let fill = self.liquidity.buy(self.price(), qty);
         self.apply_fill(&fill);
         fill
     }
 
     #[inline]
     fn apply_fill(&mut self, fill: &Fill) {
-        if fill.new_price != self.price {
-            self.impact *= fill.new_price / self.price;
-            self.set_price(fill.new_price);
+        let before = self.price();
+        if fill.new_price != before {
+            self.log_impact += (fill.new_price / before).ln();
+            self.moved();
         }
     }
 
     /// The true market price now.
     #[inline]
     pub fn price(&self) -> f64 {
-        self.price
+        self.log_price.exp()
+    }
+    /// `ln` of the true market price now (no `exp` needed).
+    #[inline]
+    pub fn log_price(&self) -> f64 {
+        self.log_price
     }
     /// The price the oracle reports now.
     #[inline]
     pub fn oracle_price(&self) -> f64 {
-        self.oracle_price
+        if self.spot {
+            self.price()
+        } else {
+            self.oracle_price
+        }
+    }
+    /// `ln` of the oracle's price: free under a spot oracle, one `ln` otherwise. Comparing it
+    /// with a precomputed log threshold is the cheapest trigger test.
+    #[inline]
+    pub fn oracle_log_price(&self) -> f64 {
+        if self.spot {
+            self.log_price
+        } else {
+            self.oracle_price.ln()
+        }
     }
     /// The exogenous price now (the market price without this world's impact).
     #[inline]
     pub fn exogenous_price(&self) -> f64 {
-        self.exo_price
+        self.log_exo.exp()
     }
     /// The lowest market price so far, the start price included.
     #[inline]
     pub fn min_price(&self) -> f64 {
-        self.min_price
+        self.min_log_price.exp()
     }
     /// The start price of the path.
     pub fn start_price(&self) -> f64 {
@@ -214,7 +245,9 @@ mod tests {
         assert!((m.price() - after).abs() < 1e-12);
         m.begin_step(0.0, 2.0 * dt);
         assert!((m.price() - after).abs() < 1e-12, "impact must be permanent");
-        assert_eq!(m.min_price(), m.price());
+        assert!((m.min_price() - m.price()).abs() < 1e-12);
+        assert!((m.log_price() - after.ln()).abs() < 1e-12);
+        assert_eq!(m.oracle_log_price(), m.log_price());
         assert_eq!(m.oracle_price(), m.price());
 
         // Half-life of one step: the log impact halves every step.
@@ -224,5 +257,17 @@ mod tests {
         m.begin_step(0.0, 2.0 * dt);
         assert!((m.price() - 100.0 * (-0.05f64).exp()).abs() < 1e-9, "{}", m.price());
         assert!((m.min_price() - after).abs() < 1e-12);
+        // A non-spot oracle (spot with a bad print) observes every move.
+        let bp = BadPrint {
+            start_hours: 0.0,
+            ramp_in_hours: 0.0,
+            hold_hours: 1e9,
+            ramp_out_hours: 0.0,
+            error: -0.5,
+        };
+        let mut m = WorldMarket::new(100.0, Liquidity::None, None, &OracleModel::Spot, &[bp], dt);
+        m.begin_step(0.1, dt);
+        assert!((m.oracle_price() - 50.0 * 0.1f64.exp()).abs() < 1e-12);
+        assert!((m.oracle_log_price() - (0.1 + 50f64.ln())).abs() < 1e-12);
     }
 }

@@ -136,3 +136,15 @@ pub fn check_positive(key: &str, value: f64) -> Result<(), MarketError> {
         Err(MarketError::invalid(key, value, "must be > 0"))
     }
 }
+
+/// Checks that `value` is finite and within `(lo, hi]` (strictly above `lo`), naming `key`
+/// otherwise.
+pub fn check_above(key: &str, value: f64, lo: f64, hi: f64) -> Result<(), MarketError> {
+    if value.is_finite() && value > lo && value <= hi {
+        Ok(())
+    } else if hi.is_finite() {
+        Err(MarketError::invalid(key, value, format!("must be > {lo} and <= {hi}")))
+    } else {
+        Err(MarketError::invalid(key, value, format!("must be > {lo}")))
+    }
+}

@@ -80,7 +80,7 @@ impl WorldMarket {
         let mut m = WorldMarket {
             liquidity,
             decay,
-            oracle: Oracle::new(oracle, bad_prints),
+            oracle: Oracle::with_dt(oracle, bad_prints, dt_years),
             start_price,
             exo_price: start_price,
             impact: 1.0,

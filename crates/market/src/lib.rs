@@ -17,6 +17,7 @@ pub mod oracle;
 pub mod process;
 pub mod rng;
 mod series;
+pub mod settlement;
 pub mod shock;
 #[cfg(test)]
 mod testutil;
@@ -30,5 +31,6 @@ pub use metrics::{Event, EventKind, EventSink, PathMetrics};
 pub use oracle::{BadPrint, Oracle, OracleModel};
 pub use process::{ExoPath, Exogenous, ProcessSpec};
 pub use rng::{stream, PathRng, Purpose};
+pub use settlement::{SettlementMethod, SettlementOracle, SettlementSpec};
 pub use shock::{ShockSpec, ShockTime};
 pub use world::{Primitive, StepCtx, WorldEnv, WorldMarket};

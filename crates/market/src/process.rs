@@ -10,7 +10,7 @@
 //! regime switch without `start_regime` (one uniform), then one step index per random shock
 //! (in list order); at each step, the process's draws (see each model).
 
-use crate::error::{check_positive, check_range, MarketError};
+use crate::error::{check_above, check_positive, check_range, MarketError};
 use crate::oracle::HOURS_PER_YEAR;
 use crate::rng::PathRng;
 use crate::series::{self, PriceSeries};
@@ -142,8 +142,7 @@ impl ProcessSpec {
             }
             ProcessSpec::Garch { mu, annual_vol, alpha, beta } => {
                 check_range("mu", mu, -10.0, 10.0)?;
-                check_positive("annual_vol", annual_vol)?;
-                check_range("annual_vol", annual_vol, 0.0, 20.0)?;
+                check_above("annual_vol", annual_vol, 0.0, 20.0)?;
                 check_range("alpha", alpha, 0.0, 1.0)?;
                 check_range("beta", beta, 0.0, 1.0)?;
                 if alpha + beta >= 1.0 {
@@ -174,10 +173,7 @@ impl ProcessSpec {
                     _ => Ok(()),
                 }
             }
-            ProcessSpec::Bootstrap { block_hours, .. } => {
-                check_positive("block_hours", block_hours)?;
-                check_range("block_hours", block_hours, 0.0, 1e7)
-            }
+            ProcessSpec::Bootstrap { block_hours, .. } => check_above("block_hours", block_hours, 0.0, 1e7),
             ProcessSpec::Replay { .. } => Ok(()),
         }
     }

@@ -248,8 +248,8 @@ impl Exogenous {
         base_dir: &Path,
     ) -> Result<Self, MarketError> {
         check_positive("dt_years", dt_years)?;
-        if steps == 0 {
-            return Err(MarketError::invalid("steps", steps, "must be >= 1"));
+        if steps == 0 || steps > u32::MAX as usize {
+            return Err(MarketError::invalid("steps", steps, format!("must be within [1, {}]", u32::MAX)));
         }
         spec.validate()?;
         if shocks.len() > MAX_SHOCKS {

@@ -480,7 +480,7 @@ fn validation_names_the_key_and_range() {
     }
     let gbm = ProcessSpec::Gbm { mu: 0.0, sigma: 0.5 };
     assert!(build_err(&gbm, 0.0, 10).starts_with("dt_years = 0: must be > 0"));
-    assert!(build_err(&gbm, HOUR, 0).starts_with("steps = 0: must be >= 1"));
+    assert!(build_err(&gbm, HOUR, 0).starts_with("steps = 0: must be within [1, 4294967295]"));
     let many = vec![ShockSpec::Gap { size: -0.1, at_hours: Some(1.0), at: None }; MAX_SHOCKS + 1];
     let e = Exogenous::build(&gbm, &many, HOUR, 10, &data_dir()).unwrap_err().to_string();
     assert!(e.starts_with("shocks = 17: at most 16"), "{e}");

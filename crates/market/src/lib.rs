@@ -4,24 +4,33 @@
 //! per-path metrics, and the [`world::Primitive`] seam where the CDP and the P/N split plug in.
 //!
 //! Architecture invariants: this crate does no I/O except loading an input CSV when a process is
-//! built; the per-step code takes `&mut PathRng` and allocates nothing.
+//! built ([`Exogenous::build`]); the per-step code takes `&mut PathRng` and allocates nothing.
 
 #![warn(missing_docs)]
 
 pub mod cohort;
+pub mod correlation;
 pub mod error;
 pub mod liquidity;
 pub mod metrics;
 pub mod oracle;
 pub mod process;
 pub mod rng;
+mod series;
+pub mod settlement;
+pub mod shock;
+#[cfg(test)]
+mod testutil;
 pub mod world;
 
 pub use cohort::{Borrower, Cohort};
-pub use error::MarketError;
+pub use correlation::CorrelatedNormals;
+pub use error::{CorrelationError, MarketError};
 pub use liquidity::{Fill, Liquidity};
 pub use metrics::{Event, EventKind, EventSink, PathMetrics};
 pub use oracle::{BadPrint, Oracle, OracleModel};
 pub use process::{ExoPath, Exogenous, ProcessSpec};
 pub use rng::{stream, PathRng, Purpose};
+pub use settlement::{SettlementMethod, SettlementOracle, SettlementSpec};
+pub use shock::{ShockSpec, ShockTime};
 pub use world::{Primitive, StepCtx, WorldEnv, WorldMarket};

@@ -207,6 +207,51 @@ mod tests {
         }
     }
 
+    /// Loss-versus-rebalancing (Milionis, Moallemi, Roughgarden and Zhang 2022): a fee-less
+    /// constant-product pool over a martingale price, arbitraged back to the external price after
+    /// every step, pays the arbitrageur `sigma^2 / 8` of its value per unit time.
+    ///
+    /// Each step the external price moves from `P` to `P' = P e^r` (driftless GBM); the
+    /// arbitrageur trades through [`Liquidity::buy`] or [`Liquidity::sell`] until the pool's price
+    /// is `P'` and books the value of what it receives minus what it gives at `P'`. Per step,
+    /// profit / pool value at `P'` is exactly `cosh(r/2) - 1` in expectation
+    /// `e^{sigma^2 dt / 8} cosh(sigma^2 dt / 4) - 1 = sigma^2 dt / 8 + O(dt^2)`; with hourly steps
+    /// the `O(dt^2)` bias is about 1e-4 of the rate, far inside the 4 standard errors (0.5%).
+    #[test]
+    fn constant_product_lvr_is_sigma_squared_over_8() {
+        use crate::rng::{stream, Purpose};
+        use crate::testutil::{assert_within_4se, mean_se};
+        use rand::RngExt;
+        use rand_distr::StandardNormal;
+
+        let (sigma, dt) = (0.9f64, 1.0 / (365.0 * 24.0));
+        let pool = Liquidity::ConstantProduct { reserve_eth: 1000.0, reference_price: 2000.0, fee: 0.0 };
+        let l = 1000.0 * 2000.0f64.sqrt();
+        let mut rng = stream(71, 0, Purpose::Exogenous);
+        let mut price = 2000.0f64;
+        let mut rates = Vec::with_capacity(200_000);
+        for _ in 0..200_000 {
+            let z: f64 = rng.sample(StandardNormal);
+            let external = price * (-0.5 * sigma * sigma * dt + sigma * dt.sqrt() * z).exp();
+            // Units of the asset the pool holds at a price: x = L / sqrt(S).
+            let (x, x_new) = (l / price.sqrt(), l / external.sqrt());
+            let (fill, profit) = if external > price {
+                let f = pool.buy(price, x - x_new);
+                (f, (x - x_new) * external - f.usd)
+            } else {
+                let f = pool.sell(price, x_new - x);
+                (f, f.usd - (x_new - x) * external)
+            };
+            assert!((fill.new_price / external - 1.0).abs() < 1e-9, "the arbitrage must close the gap");
+            let value = 2.0 * l * external.sqrt();
+            rates.push(profit / value / dt);
+            price = fill.new_price;
+        }
+        let (m, se) = mean_se(&rates);
+        assert_within_4se("LVR rate / pool value", m, se, sigma * sigma / 8.0);
+        assert!(se < 0.005 * sigma * sigma / 8.0, "too few steps to tell: se {se}");
+    }
+
     #[test]
     fn buy_then_sell_round_trip_costs_slippage() {
         let models = [

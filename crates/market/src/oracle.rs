@@ -3,25 +3,106 @@
 //! An [`OracleModel`] is the configuration (a closed enum, one `match` per method); an [`Oracle`]
 //! is its per-path state. Every observation passes the time and the true market price; the oracle
 //! answers with the price it reports. Observing twice at the same time (a cascade round after a
-//! sale) replaces the newest observation instead of adding a new one.
+//! sale) replaces the newest observation instead of adding a new one: the state is what it would
+//! be had only the later price been observed at that time. Times within [`SAME_TIME_HOURS`] of
+//! each other are the same instant; times must not decrease (an earlier time is taken as the
+//! newest one). Injected [`BadPrint`]s multiply whatever the model reports.
+//!
+//! Formulas and sources: docs/MODEL.md (Oracles). The slow settlement oracle of the P/N split is
+//! [`crate::settlement::SettlementOracle`].
 
-use crate::error::{check_range, MarketError};
+use crate::error::{check_above, check_range, MarketError};
 use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
 
-/// An oracle model, as given in an experiment's `oracle` table.
+/// Two observation times closer than this (hours, 3.6 ms) are the same instant.
+pub const SAME_TIME_HOURS: f64 = 1e-6;
+
+/// The longest lag, window, heartbeat or hop an oracle may have, hours (10 years).
+pub const MAX_ORACLE_HOURS: f64 = 87_600.0;
+
+/// An oracle model, as given in an experiment's `oracle` table (tagged by `model`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[serde(tag = "model", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OracleModel {
     /// Reports the market price at that instant.
     #[default]
     Spot,
+    /// A fixed lag: reports the newest price observed at or before `t - lag_hours`; the start
+    /// price before `lag_hours` have passed.
+    Lag {
+        /// The lag, hours, within [0, 87600].
+        lag_hours: f64,
+    },
+    /// Heartbeat and deviation threshold (Chainlink price feeds): a new round, at the price then
+    /// observed, when `|price / round_price - 1| > deviation` or when `heartbeat_hours` have
+    /// passed since the last round; reports the last round's price. The start price is round 0.
+    /// ETH/USD on Ethereum: 0.5% and 1 h.
+    Heartbeat {
+        /// The deviation threshold, a fraction within [0, 1] (0.005 = 0.5%).
+        deviation: f64,
+        /// The heartbeat, hours, within (0, 87600].
+        heartbeat_hours: f64,
+    },
+    /// A time-weighted average price over the last `window_hours` (Uniswap v2/v3 style): each
+    /// observed price holds from its time until the next observation (the newest has held for
+    /// no time yet and does not count), and before time 0 the start price holds:
+    /// `TWAP(t) = (1/W) integral_{t-W}^{t} p(s) ds`.
+    Twap {
+        /// The window `W`, hours, within (0, 87600].
+        window_hours: f64,
+    },
+    /// One-period delay (Maker's Oracle Security Module): at each boundary `k hop` the served
+    /// value becomes the value queued at the previous boundary, and the price in effect at the
+    /// boundary is queued; so during `[k hop, (k+1) hop)` it serves the price in effect at
+    /// `(k-1) hop` (the newest observation at or before it; the start price before 0).
+    Osm {
+        /// The hop, hours, within (0, 87600] (Maker: 1).
+        hop_hours: f64,
+    },
+    /// A capped exchange rate (Aave CAPO, `PriceCapAdapterBase`): reports
+    /// `min(price, snapshot_ratio (1 + max_yearly_growth (snapshot_age_days / 365 + t)))`, `t` in
+    /// years since the start of the path: linear growth from the snapshot, an upper cap only.
+    /// The price is the exchange rate itself (e.g. ETH per wstETH). A snapshot ratio set below
+    /// the true rate's history (the March 2026 incident) makes the cap bind.
+    Capo {
+        /// The ratio at the snapshot, > 0.
+        snapshot_ratio: f64,
+        /// The largest yearly growth of the ratio, a fraction within [0, 10] (wstETH: 0.0968).
+        max_yearly_growth: f64,
+        /// How old the snapshot is when the path starts, days, within [0, 36500].
+        snapshot_age_days: f64,
+    },
 }
 
 impl OracleModel {
     /// Checks the parameters' ranges.
     pub fn validate(&self) -> Result<(), MarketError> {
-        match self {
+        match *self {
             OracleModel::Spot => Ok(()),
+            OracleModel::Lag { lag_hours } => check_range("lag_hours", lag_hours, 0.0, MAX_ORACLE_HOURS),
+            OracleModel::Heartbeat { deviation, heartbeat_hours } => {
+                check_range("deviation", deviation, 0.0, 1.0)?;
+                check_above("heartbeat_hours", heartbeat_hours, 0.0, MAX_ORACLE_HOURS)
+            }
+            OracleModel::Twap { window_hours } => {
+                check_above("window_hours", window_hours, 0.0, MAX_ORACLE_HOURS)
+            }
+            OracleModel::Osm { hop_hours } => check_above("hop_hours", hop_hours, 0.0, MAX_ORACLE_HOURS),
+            OracleModel::Capo { snapshot_ratio, max_yearly_growth, snapshot_age_days } => {
+                check_above("snapshot_ratio", snapshot_ratio, 0.0, f64::INFINITY)?;
+                check_range("max_yearly_growth", max_yearly_growth, 0.0, 10.0)?;
+                check_range("snapshot_age_days", snapshot_age_days, 0.0, 36_500.0)
+            }
+        }
+    }
+
+    /// Hours of history the model keeps (lag or window), for sizing its buffer.
+    fn history_hours(&self) -> f64 {
+        match *self {
+            OracleModel::Lag { lag_hours } => lag_hours,
+            OracleModel::Twap { window_hours } => window_hours,
+            _ => 0.0,
         }
     }
 }
@@ -86,32 +167,190 @@ impl BadPrint {
 /// Hours in a year of 365 days.
 pub const HOURS_PER_YEAR: f64 = 365.0 * 24.0;
 
-/// The per-path state of an oracle.
+/// One observation: time (hours), price, and `integral_0^t p(s) ds` (price-hours) up to it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Obs {
+    t: f64,
+    p: f64,
+    area: f64,
+}
+
+/// The few numbers the heartbeat and OSM models keep.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Small {
+    /// Heartbeat: the round's price. OSM: the served value.
+    a: f64,
+    /// Heartbeat: the round's time, hours. OSM: the price in effect at boundary `k`.
+    b: f64,
+    /// OSM: the newest observed price.
+    c: f64,
+    /// OSM: the boundary index of the newest observation.
+    k: i64,
+}
+
+/// The per-path state of an oracle. Its buffer (lag, TWAP) is sized at construction from the
+/// step ([`Oracle::with_dt`]) and kept across [`Oracle::reset`], so observing allocates nothing
+/// in steady state.
 #[derive(Clone, Debug)]
 pub struct Oracle {
     model: OracleModel,
     bad_prints: Vec<BadPrint>,
+    start_price: f64,
+    /// Time of the newest observation, hours; NaN before [`Oracle::reset`].
+    last_t: f64,
+    /// Lag and TWAP: observations, oldest first, from the newest one at or before the window's
+    /// start.
+    hist: VecDeque<Obs>,
+    /// Heartbeat and OSM: the state after the newest observation ...
+    state: Small,
+    /// ... and before it, to replace it.
+    before: Small,
 }
 
 impl Oracle {
-    /// A fresh oracle of `model` with injected `bad_prints` on top.
+    /// A fresh oracle of `model` with injected `bad_prints` on top. Until [`Oracle::reset`] is
+    /// called, the first observation's price is taken as the start price at time 0.
     pub fn new(model: &OracleModel, bad_prints: &[BadPrint]) -> Self {
-        Oracle { model: model.clone(), bad_prints: bad_prints.to_vec() }
+        Oracle {
+            model: model.clone(),
+            bad_prints: bad_prints.to_vec(),
+            start_price: f64::NAN,
+            last_t: f64::NAN,
+            hist: VecDeque::new(),
+            state: Small::default(),
+            before: Small::default(),
+        }
+    }
+
+    /// Like [`Oracle::new`], with the history buffer sized for observations every `dt_years`
+    /// (`ceil(window / dt) + 3` entries, at most 65,536; it grows if observed more often).
+    pub fn with_dt(model: &OracleModel, bad_prints: &[BadPrint], dt_years: f64) -> Self {
+        let mut o = Oracle::new(model, bad_prints);
+        let hours = model.history_hours();
+        if hours > 0.0 && dt_years > 0.0 {
+            let n = (hours / (dt_years * HOURS_PER_YEAR)).ceil() + 3.0;
+            o.hist.reserve(n.min(65_536.0) as usize);
+        }
+        o
+    }
+
+    /// The model.
+    pub fn model(&self) -> &OracleModel {
+        &self.model
     }
 
     /// Forgets every observation: the start of a path whose first price is `start_price`
-    /// observed at time 0.
+    /// observed at time 0. Costs O(1) (the buffer keeps its capacity).
     pub fn reset(&mut self, start_price: f64) {
-        let _ = start_price;
+        self.start_price = start_price;
+        self.last_t = 0.0;
+        self.hist.clear();
+        self.hist.push_back(Obs { t: 0.0, p: start_price, area: 0.0 });
+        self.state = Small {
+            a: start_price,
+            b: match self.model {
+                OracleModel::Osm { .. } => start_price,
+                _ => 0.0,
+            },
+            c: start_price,
+            k: 0,
+        };
+        self.before = self.state;
     }
 
     /// Observes the true price `price` at `t_years` and returns the reported price.
     #[inline]
     pub fn observe(&mut self, t_years: f64, price: f64) -> f64 {
+        if self.last_t.is_nan() {
+            self.reset(price);
+        }
+        let t_raw = t_years * HOURS_PER_YEAR;
+        let same = (t_raw - self.last_t).abs() <= SAME_TIME_HOURS || t_raw < self.last_t;
+        let t = if same { self.last_t } else { t_raw };
         let reported = match self.model {
             OracleModel::Spot => price,
+            OracleModel::Lag { lag_hours } => {
+                self.record(t, price, same);
+                let cutoff = t - lag_hours + SAME_TIME_HOURS;
+                while self.hist.len() >= 2 && self.hist[1].t <= cutoff {
+                    self.hist.pop_front();
+                }
+                let front = self.hist[0];
+                if front.t <= cutoff {
+                    front.p
+                } else {
+                    self.start_price
+                }
+            }
+            OracleModel::Heartbeat { deviation, heartbeat_hours } => {
+                self.remember(same);
+                let s = &mut self.state;
+                if (price / s.a - 1.0).abs() > deviation || t - s.b >= heartbeat_hours - SAME_TIME_HOURS {
+                    s.a = price;
+                    s.b = t;
+                }
+                s.a
+            }
+            OracleModel::Twap { window_hours } => {
+                self.record(t, price, same);
+                let lo = t - window_hours;
+                while self.hist.len() >= 2 && self.hist[1].t <= lo + SAME_TIME_HOURS {
+                    self.hist.pop_front();
+                }
+                let newest = self.hist[self.hist.len() - 1];
+                let f = self.hist[0];
+                // The oldest kept observation holds at `lo`, except before time 0 (then it is the
+                // observation at 0, and the start price held before it).
+                let held = if lo < 0.0 { self.start_price } else { f.p };
+                let area_lo = f.area + held * (lo - f.t);
+                (newest.area - area_lo) / window_hours
+            }
+            OracleModel::Osm { hop_hours } => {
+                self.remember(same);
+                let s = &mut self.state;
+                let k = (t / hop_hours + 1e-9).floor() as i64;
+                if k > s.k {
+                    // In effect at boundary k - 1: the queued value if that was the last boundary
+                    // seen, else the newest observation (nothing was observed in between).
+                    let at_prev = if k == s.k + 1 { s.b } else { s.c };
+                    let on_boundary = (t - k as f64 * hop_hours).abs() <= SAME_TIME_HOURS;
+                    s.a = at_prev;
+                    s.b = if on_boundary { price } else { s.c };
+                    s.k = k;
+                }
+                s.c = price;
+                s.a
+            }
+            OracleModel::Capo { snapshot_ratio, max_yearly_growth, snapshot_age_days } => {
+                let cap = snapshot_ratio
+                    * (1.0 + max_yearly_growth * (snapshot_age_days / 365.0 + t / HOURS_PER_YEAR));
+                price.min(cap)
+            }
         };
+        self.last_t = t;
         self.with_bad_prints(t_years, reported)
+    }
+
+    /// Adds an observation to the history, or replaces the newest one at the same time.
+    #[inline]
+    fn record(&mut self, t: f64, p: f64, same: bool) {
+        let last = self.hist.len() - 1;
+        if same {
+            self.hist[last].p = p;
+        } else {
+            let prev = self.hist[last];
+            self.hist.push_back(Obs { t, p, area: prev.area + prev.p * (t - prev.t) });
+        }
+    }
+
+    /// Saves the state before a new observation, or goes back to it to replace the newest one.
+    #[inline]
+    fn remember(&mut self, same: bool) {
+        if same {
+            self.state = self.before;
+        } else {
+            self.before = self.state;
+        }
     }
 
     #[inline]
@@ -127,6 +366,264 @@ impl Oracle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const H: f64 = 1.0 / HOURS_PER_YEAR;
+
+    /// The hand-made series of most tests: hourly prices from hour 0.
+    const SERIES: [f64; 9] = [100.0, 102.0, 99.0, 95.0, 96.0, 110.0, 108.0, 108.0, 108.0];
+
+    /// Readings of `model` over `prices` observed at `hours`, after a reset to `prices[0]`.
+    fn readings_at(model: &OracleModel, hours: &[f64], prices: &[f64]) -> Vec<f64> {
+        model.validate().unwrap();
+        let mut o = Oracle::with_dt(model, &[], H);
+        o.reset(prices[0]);
+        hours.iter().zip(prices).map(|(&h, &p)| o.observe(h * H, p)).collect()
+    }
+
+    fn check(model: OracleModel, want: &[f64]) {
+        let hours: Vec<f64> = (0..SERIES.len()).map(|h| h as f64).collect();
+        check_at(model, &hours, &SERIES, want);
+    }
+
+    fn check_at(model: OracleModel, hours: &[f64], prices: &[f64], want: &[f64]) {
+        let got = readings_at(&model, hours, prices);
+        assert_eq!(got.len(), want.len());
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!((g - w).abs() < 1e-9, "{model:?} at {} h: {g} vs {w} (all: {got:?})", hours[i]);
+        }
+    }
+
+    #[test]
+    fn spot_by_hand() {
+        check(OracleModel::Spot, &SERIES);
+    }
+
+    #[test]
+    fn lag_by_hand() {
+        // 2 h: the start price until 2 h, then the price 2 h earlier.
+        check(
+            OracleModel::Lag { lag_hours: 2.0 },
+            &[100.0, 100.0, 100.0, 102.0, 99.0, 95.0, 96.0, 110.0, 108.0],
+        );
+        // 1.5 h: the newest price at or before t - 1.5 h.
+        check(
+            OracleModel::Lag { lag_hours: 1.5 },
+            &[100.0, 100.0, 100.0, 102.0, 99.0, 95.0, 96.0, 110.0, 108.0],
+        );
+        check(OracleModel::Lag { lag_hours: 0.0 }, &SERIES);
+    }
+
+    #[test]
+    fn heartbeat_by_hand() {
+        // 3% deviation, 3 h heartbeat: a round at 3 h (-5% from 100), at 5 h (+15.8% from 95),
+        // at 8 h (3 h after the last round), none on smaller moves.
+        check(
+            OracleModel::Heartbeat { deviation: 0.03, heartbeat_hours: 3.0 },
+            &[100.0, 100.0, 100.0, 95.0, 95.0, 110.0, 110.0, 110.0, 108.0],
+        );
+        // The threshold is strict: exactly 50% does not make a round, 51% does.
+        check_at(
+            OracleModel::Heartbeat { deviation: 0.5, heartbeat_hours: 100.0 },
+            &[0.0, 1.0, 2.0],
+            &[100.0, 150.0, 151.0],
+            &[100.0, 100.0, 151.0],
+        );
+    }
+
+    #[test]
+    fn twap_by_hand() {
+        // 2 h window, each price held until the next observation:
+        // t=2: (100 + 102) / 2; t=3: (102 + 99) / 2; t=6: (96 + 110) / 2; before 0 the start price.
+        check(
+            OracleModel::Twap { window_hours: 2.0 },
+            &[100.0, 100.0, 101.0, 100.5, 97.0, 95.5, 103.0, 109.0, 108.0],
+        );
+        // 1.5 h at 3 h: 102 over [1.5, 2), 99 over [2, 3): (0.5 x 102 + 99) / 1.5 = 100.
+        let got = readings_at(&OracleModel::Twap { window_hours: 1.5 }, &[0.0, 1.0, 2.0, 3.0], &SERIES[..4]);
+        assert!((got[3] - 100.0).abs() < 1e-9, "{got:?}");
+        // A window shorter than the step reports the previous step's price.
+        let got = readings_at(&OracleModel::Twap { window_hours: 0.5 }, &[0.0, 1.0, 2.0], &SERIES[..3]);
+        assert!((got[2] - 102.0).abs() < 1e-9, "{got:?}");
+    }
+
+    #[test]
+    fn osm_by_hand() {
+        // Hourly hop, hourly steps: last hour's price.
+        check(
+            OracleModel::Osm { hop_hours: 1.0 },
+            &[100.0, 100.0, 102.0, 99.0, 95.0, 96.0, 110.0, 108.0, 108.0],
+        );
+        // Half-hour steps: during [k, k+1) h it serves the price at k - 1 h.
+        check_at(
+            OracleModel::Osm { hop_hours: 1.0 },
+            &[0.0, 0.5, 1.0, 1.5, 2.0, 2.5],
+            &[100.0, 101.0, 102.0, 103.0, 104.0, 105.0],
+            &[100.0, 100.0, 100.0, 100.0, 102.0, 102.0],
+        );
+        // Steps longer than the hop: at 4 h it serves the price in effect at 3 h, observed at 2 h.
+        check_at(
+            OracleModel::Osm { hop_hours: 1.0 },
+            &[0.0, 2.0, 4.0],
+            &[100.0, 120.0, 130.0],
+            &[100.0, 100.0, 120.0],
+        );
+        // Steps off the boundaries: at 2.1 h it serves the price in effect at 1 h, seen at 0.7 h.
+        check_at(
+            OracleModel::Osm { hop_hours: 1.0 },
+            &[0.0, 0.7, 1.4, 2.1],
+            &[100.0, 110.0, 120.0, 130.0],
+            &[100.0, 100.0, 100.0, 110.0],
+        );
+    }
+
+    #[test]
+    fn capo_by_hand() {
+        let m = OracleModel::Capo { snapshot_ratio: 1.10, max_yearly_growth: 0.0968, snapshot_age_days: 7.0 };
+        // Cap at t = 0: 1.10 (1 + 0.0968 x 7 / 365) = 1.102042082191781; half a year later
+        // 1.10 (1 + 0.0968 (7 / 365 + 0.5)) = 1.1552820821917809.
+        let hours = [0.0, 0.0, 4380.0, 4380.0];
+        let mut o = Oracle::with_dt(&m, &[], H);
+        o.reset(1.05);
+        let got: Vec<f64> =
+            hours.iter().zip([1.05, 1.228, 1.15, 1.228]).map(|(&h, p)| o.observe(h * H, p)).collect();
+        let want = [1.05, 1.102042082191781, 1.15, 1.1552820821917809];
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-12, "{got:?}");
+        }
+        // The March 2026 wstETH incident: a cap at 1.1939 against a true rate of 1.228 reads
+        // 1 - 1.1939 / 1.228 = 2.78% low.
+        let m =
+            OracleModel::Capo { snapshot_ratio: 1.1939, max_yearly_growth: 0.0968, snapshot_age_days: 0.0 };
+        let mut o = Oracle::new(&m, &[]);
+        o.reset(1.228);
+        let low = 1.0 - o.observe(0.0, 1.228) / 1.228;
+        assert!((low - 0.027768729641693857).abs() < 1e-12, "{low}");
+    }
+
+    #[test]
+    fn same_time_replaces_the_newest_observation() {
+        // Heartbeat: 95 at 3 h would open a round; replaced by 99 it does not, so 96 at 4 h is
+        // 4% off the round at 100 and opens one.
+        let m = OracleModel::Heartbeat { deviation: 0.03, heartbeat_hours: 10.0 };
+        let got = readings_at(&m, &[0.0, 3.0, 3.0, 4.0], &[100.0, 95.0, 99.0, 96.0]);
+        assert_eq!(got, vec![100.0, 95.0, 100.0, 96.0]);
+        // Lag: the replaced price is the one reported later.
+        let m = OracleModel::Lag { lag_hours: 2.0 };
+        let got = readings_at(&m, &[0.0, 1.0, 1.0, 2.0, 3.0], &[100.0, 95.0, 50.0, 60.0, 70.0]);
+        assert_eq!(got, vec![100.0, 100.0, 100.0, 100.0, 50.0]);
+        // TWAP: the newest price has held for no time; once replaced, the replacement holds.
+        let m = OracleModel::Twap { window_hours: 2.0 };
+        let got = readings_at(&m, &[0.0, 1.0, 1.0, 2.0], &[100.0, 200.0, 120.0, 90.0]);
+        assert_eq!(got, vec![100.0, 100.0, 100.0, 110.0]);
+        // OSM: the value queued at a boundary is the replacement.
+        let m = OracleModel::Osm { hop_hours: 1.0 };
+        let got = readings_at(&m, &[0.0, 1.0, 1.0, 2.0], &[100.0, 200.0, 120.0, 90.0]);
+        assert_eq!(got, vec![100.0, 100.0, 100.0, 120.0]);
+    }
+
+    #[test]
+    fn reset_starts_over_and_new_starts_at_the_first_price() {
+        let m = OracleModel::Lag { lag_hours: 1.0 };
+        let mut o = Oracle::new(&m, &[]);
+        assert_eq!(o.observe(0.0, 80.0), 80.0);
+        assert_eq!(o.observe(H, 90.0), 80.0);
+        assert_eq!(o.observe(2.0 * H, 95.0), 90.0);
+        o.reset(200.0);
+        assert_eq!(o.observe(0.0, 200.0), 200.0);
+        assert_eq!(o.observe(H, 210.0), 200.0);
+        assert_eq!(o.observe(2.0 * H, 220.0), 210.0);
+    }
+
+    #[test]
+    fn observing_allocates_nothing_in_steady_state() {
+        // The buffer sized from the step keeps its capacity over paths of hourly observations.
+        for m in [OracleModel::Twap { window_hours: 24.0 }, OracleModel::Lag { lag_hours: 6.0 }] {
+            let mut o = Oracle::with_dt(&m, &[], H);
+            let cap = o.hist.capacity();
+            assert!(cap >= m.history_hours() as usize + 2);
+            for path in 0..3 {
+                o.reset(100.0);
+                for k in 1..=720 {
+                    let p = 100.0 + ((k * 7 + path) % 13) as f64;
+                    o.observe(k as f64 * H, p);
+                    o.observe(k as f64 * H, p - 1.0);
+                }
+                assert_eq!(o.hist.capacity(), cap, "{m:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn validation_names_the_key_and_range() {
+        let cases = [
+            (OracleModel::Lag { lag_hours: -1.0 }, "lag_hours = -1: must be within [0, 87600]"),
+            (
+                OracleModel::Heartbeat { deviation: 1.5, heartbeat_hours: 1.0 },
+                "deviation = 1.5: must be within [0, 1]",
+            ),
+            (
+                OracleModel::Heartbeat { deviation: 0.005, heartbeat_hours: 0.0 },
+                "heartbeat_hours = 0: must be > 0",
+            ),
+            (OracleModel::Twap { window_hours: 0.0 }, "window_hours = 0: must be > 0 and <= 87600"),
+            (OracleModel::Osm { hop_hours: f64::NAN }, "hop_hours = NaN: must be > 0"),
+            (
+                OracleModel::Capo { snapshot_ratio: 0.0, max_yearly_growth: 0.1, snapshot_age_days: 0.0 },
+                "snapshot_ratio = 0: must be > 0",
+            ),
+            (
+                OracleModel::Capo { snapshot_ratio: 1.0, max_yearly_growth: -0.1, snapshot_age_days: 0.0 },
+                "max_yearly_growth = -0.1: must be within [0, 10]",
+            ),
+        ];
+        for (m, want) in cases {
+            let e = m.validate().unwrap_err().to_string();
+            assert!(e.starts_with(want), "{m:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn serde_keys() {
+        let parse = |t: &str| toml::from_str::<OracleModel>(t).map_err(|e| e.to_string());
+        assert_eq!(parse("model = \"spot\"").unwrap(), OracleModel::Spot);
+        assert_eq!(parse("model = \"lag\"\nlag_hours = 1").unwrap(), OracleModel::Lag { lag_hours: 1.0 });
+        assert_eq!(
+            parse("model = \"heartbeat\"\ndeviation = 0.005\nheartbeat_hours = 1").unwrap(),
+            OracleModel::Heartbeat { deviation: 0.005, heartbeat_hours: 1.0 }
+        );
+        assert_eq!(
+            parse("model = \"twap\"\nwindow_hours = 0.5").unwrap(),
+            OracleModel::Twap { window_hours: 0.5 }
+        );
+        assert_eq!(parse("model = \"osm\"\nhop_hours = 1").unwrap(), OracleModel::Osm { hop_hours: 1.0 });
+        assert_eq!(
+            parse(
+                "model = \"capo\"\nsnapshot_ratio = 1.19\nmax_yearly_growth = 0.0968\nsnapshot_age_days = 7"
+            )
+            .unwrap(),
+            OracleModel::Capo { snapshot_ratio: 1.19, max_yearly_growth: 0.0968, snapshot_age_days: 7.0 }
+        );
+        assert!(parse("model = \"twap\"\nwindow = 1").unwrap_err().contains("unknown field `window`"));
+    }
+
+    #[test]
+    fn bad_print_on_a_lagged_oracle() {
+        // The error multiplies what the model reports: 2 h lag, 10% low from hour 4 for 1 h.
+        let b = BadPrint {
+            start_hours: 4.0,
+            ramp_in_hours: 0.0,
+            hold_hours: 1.0,
+            ramp_out_hours: 0.0,
+            error: -0.1,
+        };
+        let mut o = Oracle::with_dt(&OracleModel::Lag { lag_hours: 2.0 }, &[b], H);
+        o.reset(100.0);
+        let got: Vec<f64> = SERIES.iter().enumerate().map(|(h, &p)| o.observe(h as f64 * H, p)).collect();
+        let want = [100.0, 100.0, 100.0, 102.0, 99.0 * 0.9, 95.0 * 0.9, 96.0, 110.0, 108.0];
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-9, "{got:?}");
+        }
+    }
 
     #[test]
     fn bad_print_shape_by_hand() {

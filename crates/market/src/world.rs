@@ -87,7 +87,7 @@ impl WorldMarket {
         let mut m = WorldMarket {
             liquidity,
             decay,
-            oracle: Oracle::new(oracle, bad_prints),
+            oracle: Oracle::with_dt(oracle, bad_prints, dt_years),
             spot: *oracle == OracleModel::Spot && bad_prints.is_empty(),
             start_price,
             log_exo: 0.0,
@@ -269,5 +269,25 @@ mod tests {
         m.begin_step(0.1, dt);
         assert!((m.oracle_price() - 50.0 * 0.1f64.exp()).abs() < 1e-12);
         assert!((m.oracle_log_price() - (0.1 + 50f64.ln())).abs() < 1e-12);
+    }
+
+    #[test]
+    fn slow_oracles_see_a_sale_later() {
+        // A sale in step 1 moves the market price at once; a one-hour OSM shows it an hour later,
+        // a spot oracle at once. Zero exogenous returns, exponential impact.
+        let liq = Liquidity::Exponential { depth_eth: 1000.0 };
+        let dt = 1.0 / 365.0 / 24.0;
+        let osm = OracleModel::Osm { hop_hours: 1.0 };
+        let mut m = WorldMarket::new(100.0, liq, None, &osm, &[], dt);
+        m.begin_step(0.0, dt);
+        m.sell(100.0);
+        let after = 100.0 * (-0.1f64).exp();
+        assert!((m.price() - after).abs() < 1e-12);
+        assert!((m.oracle_price() - 100.0).abs() < 1e-12, "at 1 h it serves the price at 0 h");
+        m.begin_step(0.0, 2.0 * dt);
+        assert!((m.oracle_price() - after).abs() < 1e-12, "queued at 1 h after the sale, served at 2 h");
+        // Reset: back to the start price, oracle included.
+        m.reset();
+        assert!((m.price() - 100.0).abs() < 1e-12 && (m.oracle_price() - 100.0).abs() < 1e-12);
     }
 }

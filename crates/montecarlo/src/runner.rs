@@ -120,12 +120,18 @@ impl Experiment {
             problems: vec![format!("{key}{e}")],
         };
         let dt_years = spec.dt_years();
-        let exo = Exogenous::build(&spec.market.process, dt_years, &base_dir)
-            .map_err(|e| invalid("market.process.", &e))?;
+        let exo = Exogenous::build(
+            &spec.market.process,
+            &spec.market.shocks,
+            dt_years,
+            spec.steps as usize,
+            &base_dir,
+        )
+        .map_err(|e| invalid("market.process.", &e))?;
         let start_price = exo.start_price().unwrap_or(spec.market.start_price);
         let cohort = build_cohort(&spec.cohort, start_price, spec.seed, &base_dir)?;
         let env =
-            WorldEnv { steps: spec.steps as usize, dt_years, start_price, process_vol: process_vol(&spec) };
+            WorldEnv { steps: spec.steps as usize, dt_years, start_price, process_vol: exo.annual_vol() };
         let resilience = spec.market.resilience_half_life_hours.map(|h| h / 24.0 / 365.0);
         let liquidity = spec.market.liquidity.clone();
         let market = |oracle, errors| {
@@ -365,13 +371,6 @@ fn push_events(
     }
     let mut all = events.lock().unwrap_or_else(|e| e.into_inner());
     all.extend(rows.into_iter().enumerate().map(|(i, e)| (path, kind, e, i)));
-}
-
-/// The process's annualised volatility, the P/N split's default pricing volatility.
-fn process_vol(spec: &ExperimentSpec) -> f64 {
-    match spec.market.process {
-        headroom_market::ProcessSpec::Gbm { sigma, .. } => sigma,
-    }
 }
 
 #[cfg(test)]

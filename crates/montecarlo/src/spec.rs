@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use headroom_cdp::CdpSpec;
-use headroom_market::{Liquidity, ProcessSpec};
+use headroom_market::{Liquidity, ProcessSpec, ShockSpec};
 use headroom_pnsplit::PnSpec;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -94,6 +94,9 @@ pub struct MarketSpec {
     pub start_price: f64,
     /// The exogenous price process.
     pub process: ProcessSpec,
+    /// Shocks layered on the process (gaps, wicks), at fixed or random times.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shocks: Vec<ShockSpec>,
     /// The liquidity model forced sales and rolls go through (default: no impact).
     #[serde(default)]
     pub liquidity: Liquidity,
@@ -217,6 +220,9 @@ impl ExperimentSpec {
         }
         add("market.process.", m.process.validate().map_err(|e| e.to_string()));
         add("market.liquidity.", m.liquidity.validate().map_err(|e| e.to_string()));
+        for (i, sh) in m.shocks.iter().enumerate() {
+            add(&format!("market.shocks[{i}]."), sh.validate().map_err(|e| e.to_string()));
+        }
         if let Some(h) = m.resilience_half_life_hours {
             if !(h.is_finite() && h > 0.0) {
                 add(

@@ -118,3 +118,32 @@ fn failed_run_keeps_the_earlier_result() {
         .collect();
     assert!(hidden.is_empty(), "staging folders left behind: {hidden:?}");
 }
+
+#[test]
+fn correlation_not_positive_definite_is_named() {
+    let t = replace(
+        "process = { model = \"gbm\", mu = 0.0, sigma = 0.8 }",
+        "process = { model = \"basket\", sigma = [0.5, 0.5, 0.5], weights = [1.0, 1.0, 1.0], correlation = [[1.0, 0.9, -0.9], [0.9, 1.0, 0.9], [-0.9, 0.9, 1.0]] }",
+    );
+    check_bad(&t, &["market.process.", "positive definite"]);
+}
+
+#[test]
+fn price_csv_with_nan_or_negative_names_the_line() {
+    for (body, needle) in [
+        ("timestamp_utc,close\n2020-01-01T00:00:00Z,100\n2020-01-01T01:00:00Z,NaN\n2020-01-01T02:00:00Z,101\n", "line 3"),
+        ("timestamp_utc,close\n2020-01-01T00:00:00Z,100\n2020-01-01T01:00:00Z,101\n2020-01-01T02:00:00Z,-5\n", "line 4"),
+    ] {
+        let t = replace("process = { model = \"gbm\", mu = 0.0, sigma = 0.8 }", "process = { model = \"bootstrap\", file = \"prices.csv\" }")
+            .replace("horizon_days = 10", "horizon_days = 1")
+            .replace("steps = 240", "steps = 24");
+        let dir = tempdir();
+        std::fs::write(dir.path().join("bad.toml"), &t).unwrap();
+        std::fs::write(dir.path().join("prices.csv"), body).unwrap();
+        let o = run_in(dir.path(), &["run", "bad.toml", "--out", "out"]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("prices.csv") && err.contains(needle), "{err}");
+        assert!(!dir.path().join("out").exists());
+    }
+}

@@ -10,6 +10,7 @@
 //! regime switch without `start_regime` (one uniform), then one step index per random shock
 //! (in list order); at each step, the process's draws (see each model).
 
+use crate::correlation::CorrelatedNormals;
 use crate::error::{check_above, check_positive, check_range, MarketError};
 use crate::oracle::HOURS_PER_YEAR;
 use crate::rng::PathRng;
@@ -107,6 +108,22 @@ pub enum ProcessSpec {
         #[serde(default = "one")]
         block_hours: f64,
     },
+    /// A basket of correlated GBM assets (a collateral index, e.g. several liquid staking
+    /// tokens): asset `i` follows GBM with `mu[i]`, `sigma[i]`, their normals correlated through
+    /// the Cholesky factor of `correlation`; the process is the basket value
+    /// `B = sum_i w_i S_i / S_i(0)` with weights `w` normalised to sum to 1 (value shares at the
+    /// start), and the step's return is `ln(B_t / B_{t-1})`. At most [`MAX_BASKET_ASSETS`] assets.
+    Basket {
+        /// Annualised drift of each asset (default all 0).
+        #[serde(default)]
+        mu: Vec<f64>,
+        /// Annualised volatility of each asset.
+        sigma: Vec<f64>,
+        /// Correlation matrix (symmetric, unit diagonal, positive definite), one row per asset.
+        correlation: Vec<Vec<f64>>,
+        /// Value share of each asset at the start, > 0 (normalised to sum to 1).
+        weights: Vec<f64>,
+    },
     /// Exact replay of a price series from a CSV (`timestamp_utc`, `close`): step `k`'s return is
     /// `ln(close_{s+k+1} / close_{s+k})` from the row `s` whose time is `start`, and the path
     /// starts at `close_s`. The file needs `steps + 1` rows from `start`, `dt` apart: a missing
@@ -175,6 +192,47 @@ impl ProcessSpec {
             }
             ProcessSpec::Bootstrap { block_hours, .. } => check_above("block_hours", block_hours, 0.0, 1e7),
             ProcessSpec::Replay { .. } => Ok(()),
+            ProcessSpec::Basket { ref mu, ref sigma, ref correlation, ref weights } => {
+                let n = sigma.len();
+                if n == 0 || n > MAX_BASKET_ASSETS {
+                    return Err(MarketError::invalid(
+                        "sigma",
+                        n,
+                        format!("must list 1 to {MAX_BASKET_ASSETS} assets"),
+                    ));
+                }
+                if !mu.is_empty() && mu.len() != n {
+                    return Err(MarketError::invalid(
+                        "mu",
+                        mu.len(),
+                        format!("must list {n} drifts, one per asset (or be omitted)"),
+                    ));
+                }
+                if weights.len() != n {
+                    return Err(MarketError::invalid(
+                        "weights",
+                        weights.len(),
+                        format!("must list {n} weights, one per asset"),
+                    ));
+                }
+                for (i, &m) in mu.iter().enumerate() {
+                    check_range(&format!("mu[{i}]"), m, -10.0, 10.0)?;
+                }
+                for (i, &v) in sigma.iter().enumerate() {
+                    check_range(&format!("sigma[{i}]"), v, 0.0, 20.0)?;
+                }
+                for (i, &w) in weights.iter().enumerate() {
+                    check_above(&format!("weights[{i}]"), w, 0.0, 1e12)?;
+                }
+                if correlation.len() != n {
+                    return Err(MarketError::invalid(
+                        "correlation",
+                        correlation.len(),
+                        format!("must have {n} rows, one per asset"),
+                    ));
+                }
+                CorrelatedNormals::new(correlation).map(|_| ())
+            }
         }
     }
 }
@@ -231,7 +289,17 @@ enum Kind {
     Replay {
         returns: Arc<[f64]>,
     },
+    Basket {
+        n: usize,
+        drift: [f64; MAX_BASKET_ASSETS],
+        vol: [f64; MAX_BASKET_ASSETS],
+        weights: [f64; MAX_BASKET_ASSETS],
+        normals: CorrelatedNormals,
+    },
 }
+
+/// The most assets a basket may hold (their state lives on the stack).
+pub const MAX_BASKET_ASSETS: usize = 8;
 
 impl Exogenous {
     /// Builds the process for `steps` steps of `dt_years`, with `shocks` layered on it; relative
@@ -328,6 +396,25 @@ impl Exogenous {
                 let vol = realised_vol(&returns, dt_years);
                 (Kind::Bootstrap { returns: returns.into(), starts: starts.into(), block }, vol)
             }
+            ProcessSpec::Basket { mu, sigma, correlation, weights } => {
+                let n = sigma.len();
+                let normals = CorrelatedNormals::new(correlation)?;
+                let total: f64 = weights.iter().sum();
+                let (mut d, mut v, mut w) =
+                    ([0.0; MAX_BASKET_ASSETS], [0.0; MAX_BASKET_ASSETS], [0.0; MAX_BASKET_ASSETS]);
+                let mut var = 0.0;
+                for i in 0..n {
+                    let m = mu.get(i).copied().unwrap_or(0.0);
+                    d[i] = (m - 0.5 * sigma[i] * sigma[i]) * dt_years;
+                    v[i] = sigma[i] * dt_years.sqrt();
+                    w[i] = weights[i] / total;
+                    for j in 0..n {
+                        var +=
+                            weights[i] / total * weights[j] / total * sigma[i] * sigma[j] * correlation[i][j];
+                    }
+                }
+                (Kind::Basket { n, drift: d, vol: v, weights: w, normals }, var.sqrt())
+            }
             ProcessSpec::Replay { file, start } => {
                 let path = base_dir.join(file);
                 let s = series::load(&path)?;
@@ -367,7 +454,16 @@ impl Exogenous {
     /// The per-path state; draws what the path needs up front (a random start regime, random
     /// shock times) from `rng`, the path's exogenous stream.
     pub fn start_path(&self, rng: &mut PathRng) -> ExoPath {
-        let mut path = ExoPath { step: 0, h: 0.0, regime: 0, pos: 0, left: 0, shock_first: [0; MAX_SHOCKS] };
+        let mut path = ExoPath {
+            step: 0,
+            h: 0.0,
+            regime: 0,
+            pos: 0,
+            left: 0,
+            shock_first: [0; MAX_SHOCKS],
+            assets: [0.0; MAX_BASKET_ASSETS],
+            basket_log: 0.0,
+        };
         match self.kind {
             Kind::Garch { h0, .. } => path.h = h0,
             Kind::Regime { start, pi1, .. } => {
@@ -513,6 +609,10 @@ pub struct ExoPath {
     left: usize,
     /// First step of each shock on this path.
     shock_first: [u32; MAX_SHOCKS],
+    /// Basket: each asset's log price relative to its start.
+    assets: [f64; MAX_BASKET_ASSETS],
+    /// Basket: log of the basket value (0 at the start).
+    basket_log: f64,
 }
 
 impl ExoPath {
@@ -570,6 +670,18 @@ impl ExoPath {
                 r
             }
             Kind::Replay { returns } => returns.get(k).copied().unwrap_or(0.0),
+            Kind::Basket { n, drift, vol, weights, normals } => {
+                let mut z = [0.0; MAX_BASKET_ASSETS];
+                normals.sample(rng, &mut z[..*n]);
+                let mut value = 0.0;
+                for i in 0..*n {
+                    self.assets[i] += drift[i] + vol[i] * z[i];
+                    value += weights[i] * self.assets[i].exp();
+                }
+                let r = value.ln() - self.basket_log;
+                self.basket_log = value.ln();
+                r
+            }
         };
         for (plan, &first) in ex.shocks.iter().zip(&self.shock_first) {
             r += plan.offset(k, first);

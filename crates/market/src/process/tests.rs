@@ -557,3 +557,72 @@ fn paths_are_reproducible_and_distinct() {
     assert_eq!(log_prices(&ex, 7, 1), log_prices(&ex, 7, 1));
     assert_ne!(log_prices(&ex, 7, 1), log_prices(&ex, 7, 2));
 }
+
+#[test]
+fn basket_of_one_asset_is_gbm() {
+    // One asset, weight 1: B = S, so the basket's returns are GBM's, draw for draw.
+    let gbm = build(&ProcessSpec::Gbm { mu: 0.1, sigma: 0.7 }, HOUR, 48);
+    let basket = build(
+        &ProcessSpec::Basket {
+            mu: vec![0.1],
+            sigma: vec![0.7],
+            correlation: vec![vec![1.0]],
+            weights: vec![3.0],
+        },
+        HOUR,
+        48,
+    );
+    let (a, b) = (log_prices(&gbm, 5, 2), log_prices(&basket, 5, 2));
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() < 1e-12, "{x} vs {y}");
+    }
+    assert!((basket.annual_vol() - 0.7).abs() < 1e-15);
+}
+
+#[test]
+fn basket_mean_and_correlation() {
+    // E[B_T] = sum_i w_i e^{mu_i T} (each asset is a GBM with E[S_i(T)/S_i(0)] = e^{mu_i T}).
+    let (mu, sigma, w) = (vec![0.2, -0.1], vec![0.9, 0.4], vec![0.25, 0.75]);
+    let rho = 0.6;
+    let spec = ProcessSpec::Basket {
+        mu: mu.clone(),
+        sigma: sigma.clone(),
+        correlation: vec![vec![1.0, rho], vec![rho, 1.0]],
+        weights: w.clone(),
+    };
+    let steps = 60;
+    let ex = build(&spec, DAY, steps);
+    let t = steps as f64 * DAY;
+    let b: Vec<f64> = log_terminal(&ex, 20_000, 21).iter().map(|x| x.exp()).collect();
+    let (m, se) = mean_se(&b);
+    assert_within_4se("basket E[B_T]", m, se, w[0] * (mu[0] * t).exp() + w[1] * (mu[1] * t).exp());
+    let var = w[0] * w[0] * sigma[0] * sigma[0]
+        + w[1] * w[1] * sigma[1] * sigma[1]
+        + 2.0 * w[0] * w[1] * rho * sigma[0] * sigma[1];
+    assert!((ex.annual_vol() - var.sqrt()).abs() < 1e-12);
+}
+
+#[test]
+fn basket_rejects_bad_correlation_and_shapes() {
+    let spec = |corr: Vec<Vec<f64>>, w: Vec<f64>| ProcessSpec::Basket {
+        mu: vec![],
+        sigma: vec![0.5, 0.5],
+        correlation: corr,
+        weights: w,
+    };
+    let e = spec(vec![vec![1.0, 1.2], vec![1.2, 1.0]], vec![1.0, 1.0]).validate().unwrap_err().to_string();
+    assert!(e.contains("correlation"), "{e}");
+    let e = spec(vec![vec![1.0, 0.5], vec![0.4, 1.0]], vec![1.0, 1.0]).validate().unwrap_err().to_string();
+    assert!(e.contains("symmetric"), "{e}");
+    let e = spec(vec![vec![1.0, 0.5], vec![0.5, 1.0]], vec![1.0]).validate().unwrap_err().to_string();
+    assert!(e.contains("weights"), "{e}");
+    // Pairwise fine, jointly impossible: not positive definite.
+    let p = ProcessSpec::Basket {
+        mu: vec![],
+        sigma: vec![0.5; 3],
+        correlation: vec![vec![1.0, 0.9, -0.9], vec![0.9, 1.0, 0.9], vec![-0.9, 0.9, 1.0]],
+        weights: vec![1.0; 3],
+    };
+    let e = p.validate().unwrap_err().to_string();
+    assert!(e.contains("positive definite"), "{e}");
+}

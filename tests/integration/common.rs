@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The built `headroom` binary.
@@ -11,6 +11,11 @@ pub fn headroom() -> Command {
 /// Runs `headroom` with `args` in `dir`.
 pub fn run_in(dir: &Path, args: &[&str]) -> Output {
     headroom().current_dir(dir).args(args).env("CI", "true").output().expect("the binary runs")
+}
+
+/// The repository root (experiments/, scripts/ and data/ live there).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// A fresh temporary folder.

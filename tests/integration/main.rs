@@ -3,5 +3,6 @@
 mod bad_input;
 mod common;
 mod determinism;
+mod scale_out;
 mod shards;
 mod sweep;

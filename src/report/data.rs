@@ -193,11 +193,8 @@ impl Folder {
             return Err(ReportError::MissingFolder { dir: dir.to_path_buf() });
         }
         let file = |name: &str| dir.join(name);
-        let manifest = if file("manifest.json").is_file() {
-            Some(read_manifest(&file("manifest.json"))?)
-        } else {
-            None
-        };
+        let manifest =
+            if file("manifest.json").is_file() { Some(read_manifest(&file("manifest.json"))?) } else { None };
         let sweep = if file("sweep.csv").is_file() { Some(read_sweep(&file("sweep.csv"))?) } else { None };
         let summary = if file("summary.csv").is_file() {
             Some(read_summary(&file("summary.csv"))?)
@@ -284,7 +281,9 @@ pub fn read_manifest(file: &Path) -> Result<Manifest, ReportError> {
     };
     let wall_seconds = match key("wall_seconds") {
         None => None,
-        Some(v) => Some(v.as_f64().ok_or_else(|| manifest_err(file, "key `wall_seconds` must be a number".into()))?),
+        Some(v) => {
+            Some(v.as_f64().ok_or_else(|| manifest_err(file, "key `wall_seconds` must be a number".into()))?)
+        }
     };
     let config = key("config").cloned();
     let description = match config.as_ref().and_then(|c| c.get("description")) {
@@ -436,7 +435,9 @@ pub fn read_paths(file: &Path) -> Result<PathsData, ReportError> {
                 return Err(csv_err(
                     file,
                     line,
-                    format!("path {path} of `{prim}` after path {last}: rows must be in increasing path order"),
+                    format!(
+                        "path {path} of `{prim}` after path {last}: rows must be in increasing path order"
+                    ),
                 ));
             }
         }

@@ -24,6 +24,8 @@
 mod data;
 mod plots;
 mod tables;
+#[cfg(test)]
+mod tests;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -233,11 +235,7 @@ fn output_names(out: &Path) -> Result<(PathBuf, String, String), ReportError> {
     if out.is_dir() {
         return Err(bad("is a folder: --out takes the markdown file to write, e.g. report.md"));
     }
-    let stem = Path::new(&file_name)
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or(&file_name)
-        .to_string();
+    let stem = Path::new(&file_name).file_stem().and_then(|s| s.to_str()).unwrap_or(&file_name).to_string();
     let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
     if !parent.is_dir() {
         return Err(bad("its folder does not exist"));

@@ -141,7 +141,8 @@ pub fn render(
     plots_dir: &str,
     opts: &ReportOptions,
 ) -> Result<(String, Vec<Plot>, Vec<String>), ReportError> {
-    let mut out = Out { md: String::new(), plots: Vec::new(), notes: Vec::new(), plots_dir, size: opts.plot_size };
+    let mut out =
+        Out { md: String::new(), plots: Vec::new(), notes: Vec::new(), plots_dir, size: opts.plot_size };
     let names: Vec<String> = folders.iter().map(Folder::name).collect();
     let title = match opts.title {
         Some(t) => t.to_string(),
@@ -195,7 +196,10 @@ fn folder_section(
     } else if f.summary.is_some() {
         out.line("### Loss distributions and worst paths");
         out.line("");
-        out.note(&label, "paths.csv is absent (run with --no-paths?): no loss distribution and no worst path");
+        out.note(
+            &label,
+            "paths.csv is absent (run with --no-paths?): no loss distribution and no worst path",
+        );
     }
     if let Some(sweep) = &f.sweep {
         sweep_section(out, &prefix, name, sweep, &label)?;
@@ -451,16 +455,26 @@ fn totals(out: &mut Out<'_>, f: &Folder, summary: &[SummaryRow], label: &str) {
             for (which, cols) in [("total loss", &LOSS_COLUMNS[..]), ("total cost", &COST_COLUMNS[..])] {
                 for w in ["cdp", "pn", "diff"] {
                     if let Some((m, lo, hi)) = summed(summary, w, cols) {
-                        out.line(&format!("| {which} | {} | {} | {} |", world_name(w), fmt_num(m), fmt_ci(lo, hi)));
+                        out.line(&format!(
+                            "| {which} | {} | {} | {} |",
+                            world_name(w),
+                            fmt_num(m),
+                            fmt_ci(lo, hi)
+                        ));
                     }
                 }
             }
             out.line("");
-            if let (true, true, Some((m, lo, hi))) = (has("cdp"), has("pn"), summed(summary, "diff", &COST_COLUMNS)) {
+            if let (true, true, Some((m, lo, hi))) =
+                (has("cdp"), has("pn"), summed(summary, "diff", &COST_COLUMNS))
+            {
                 let n = find(summary, "diff", "fees_usd").map_or(0, |r| r.n);
                 out.line(&significance(m, lo, hi, n, false));
             } else if has("cdp") && has("pn") {
-                out.note(label, "summary.csv has no `diff` rows for every cost column: the difference cannot be assessed");
+                out.note(
+                    label,
+                    "summary.csv has no `diff` rows for every cost column: the difference cannot be assessed",
+                );
             } else {
                 out.line(&one_world_sentence(["cdp", "pn"].into_iter().filter(|w| has(w))));
             }
@@ -578,10 +592,8 @@ const PN_ITEMS: [Item; 5] = [
 ];
 
 fn who_pays(out: &mut Out<'_>, f: &Folder, summary: &[SummaryRow]) {
-    let worlds: Vec<&str> = ["cdp", "pn"]
-        .into_iter()
-        .filter(|w| summary.iter().any(|r| r.primitive == *w))
-        .collect();
+    let worlds: Vec<&str> =
+        ["cdp", "pn"].into_iter().filter(|w| summary.iter().any(|r| r.primitive == *w)).collect();
     if worlds.is_empty() {
         return;
     }
@@ -635,13 +647,15 @@ fn who_pays(out: &mut Out<'_>, f: &Folder, summary: &[SummaryRow]) {
                 (None, _) if cols.len() == 1 => {
                     find(summary, w, cols[0]).map(|r| (r.mean, fmt_ci(r.ci95_low, r.ci95_high)))
                 }
-                (None, _) => summed(summary, w, &cols).map(|(m, lo, hi)| (m, format!("{} (conservative)", fmt_ci(lo, hi)))),
+                (None, _) => summed(summary, w, &cols)
+                    .map(|(m, lo, hi)| (m, format!("{} (conservative)", fmt_ci(lo, hi)))),
             };
             let value = match (value, kind) {
                 (None, Some(Kind::BorrowerLender)) if find(summary, w, transfer_col).is_none() => None,
                 (v, _) => v,
             };
-            let (mean, ci) = value.map_or(("not in this run".to_string(), String::new()), |(m, ci)| (fmt_num(m), ci));
+            let (mean, ci) =
+                value.map_or(("not in this run".to_string(), String::new()), |(m, ci)| (fmt_num(m), ci));
             out.line(&format!("| **{label}** | | | | | **{mean}** | {ci} |"));
         }
         out.line("");
@@ -689,52 +703,53 @@ fn distribution_plot(
     }
     let per: Vec<(&str, Vec<f64>, Vec<f64>)> =
         paths.worlds.iter().map(|(w, p)| (w.as_str(), p.total_loss(), p.total_cost())).collect();
-    let max = per.iter().flat_map(|(_, l, c)| l.iter().chain(c)).copied().fold(0.0, f64::max);
-    let min = per.iter().flat_map(|(_, l, c)| l.iter().chain(c)).copied().fold(0.0, f64::min);
-    let (x0, x1) = plots::padded(min, max, 0.03);
     let mut curves = Vec::new();
+    let mut shares = Vec::new();
     for (w, loss, cost) in &per {
         let color = plots::world_color(w);
-        curves.push(Curve {
-            label: format!("{} total cost", world_name(w)),
-            color,
-            dashed: false,
-            points: plots::ecdf_steps(cost, x1),
-            band: None,
-        });
-        curves.push(Curve {
-            label: format!("{} total loss", world_name(w)),
-            color,
-            dashed: true,
-            points: plots::ecdf_steps(loss, x1),
-            band: None,
-        });
+        let positive = cost.iter().filter(|c| **c > 0.0).count();
+        shares.push(format!(
+            "{}: {} of {} paths ({}%) have a positive total cost",
+            world_name(w),
+            positive,
+            cost.len(),
+            fmt_num(100.0 * positive as f64 / cost.len().max(1) as f64)
+        ));
+        for (what, values, dashed) in [("total cost", cost, false), ("total loss", loss, true)] {
+            let points = plots::exceedance_steps(values);
+            if points.is_empty() {
+                out.note(
+                    label,
+                    &format!("every path of the {} world has a {what} of 0: not drawn", world_name(w)),
+                );
+                continue;
+            }
+            curves.push(Curve {
+                label: format!("{} {what}", world_name(w)),
+                color,
+                dashed,
+                points,
+                band: None,
+                markers: false,
+            });
+        }
     }
+    out.line(&format!("{}.", shares.join("; ")));
+    out.line("");
     let file = format!("{prefix}-losses.svg");
     let title = format!("{name}: per-path total loss and total cost");
-    let y_fmt = |v: &f64| format!("{v:.1}");
-    let frame = Frame {
-        title: &title,
-        x_desc: "USD per path",
-        y_desc: "fraction of paths with a value <= x",
-        x: (x0, x1),
-        y: (0.0, 1.02),
-        x_fmt: &plots::tick,
-        y_fmt: &y_fmt,
-        legend: SeriesLabelPosition::LowerRight,
-        size: out.size,
-    };
-    let svg = plots::line_chart(&frame, &curves).map_err(plot_err(&file))?;
-    out.line(
-        "Empirical distribution functions over the paths: solid lines total cost, dashed lines \
-         total loss; a curve further right means larger losses.",
-    );
-    out.line("");
-    out.plot(file, format!("{name}: distributions of per-path total loss and total cost"), svg);
-    for (w, _, cost) in &per {
-        if cost.iter().all(|c| *c == 0.0) {
-            out.note(label, &format!("every path of the {} world has zero total cost", world_name(w)));
+    let labels = plots::ExceedanceLabels { title: &title, size: out.size };
+    match plots::exceedance_chart(&labels, &curves).map_err(plot_err(&file))? {
+        Some(svg) => {
+            out.line(
+                "Exceedance curves on log-log axes: the share of paths whose total cost (solid) or \
+                 total loss (dashed) is at least x. A curve starts at the share of paths with any \
+                 cost and ends at 1/n, the worst path; further up and right means heavier losses.",
+            );
+            out.line("");
+            out.plot(file, format!("{name}: distributions of per-path total loss and total cost"), svg);
         }
+        None => out.note(label, "every path has a total cost of 0: no distribution to draw"),
     }
     Ok(())
 }
@@ -756,14 +771,18 @@ pub fn check_trace(t: &WorldTrace) -> Result<(), String> {
     if n < 2 {
         return Err(format!("{n} point(s): a trace needs at least 2"));
     }
-    for (name, len) in
-        [("price", t.price.len()), ("oracle_price", t.oracle_price.len()), ("exits_cumulative", t.exits_cumulative.len())]
-    {
+    for (name, len) in [
+        ("price", t.price.len()),
+        ("oracle_price", t.oracle_price.len()),
+        ("exits_cumulative", t.exits_cumulative.len()),
+    ] {
         if len != n {
             return Err(format!("{name} has {len} points where times_days has {n}"));
         }
     }
-    if let Some(i) = (0..n).find(|&i| !t.times_days[i].is_finite() || (i > 0 && t.times_days[i] < t.times_days[i - 1])) {
+    if let Some(i) =
+        (0..n).find(|&i| !t.times_days[i].is_finite() || (i > 0 && t.times_days[i] < t.times_days[i - 1]))
+    {
         return Err(format!("times_days[{i}] = {} is not finite or goes back in time", t.times_days[i]));
     }
     for (name, v) in [("price", &t.price), ("oracle_price", &t.oracle_price)] {
@@ -811,7 +830,8 @@ fn worst_paths(
     for (w, p) in &paths.worlds {
         let Some(i) = worst_index(&p.total_cost()) else { continue };
         let path = p.path[i];
-        let trace_err = |message: String| ReportError::Trace { dir: f.dir.clone(), world: w.clone(), path, message };
+        let trace_err =
+            |message: String| ReportError::Trace { dir: f.dir.clone(), world: w.clone(), path, message };
         let Some(t) = tracer.trace(&f.dir, w, path).map_err(trace_err)? else {
             out.note(&label, &format!("the {} world's path {path} cannot be traced", world_name(w)));
             continue;
@@ -822,7 +842,7 @@ fn worst_paths(
             "pn" => "rolls",
             _ => "exits",
         };
-        let title = format!("Worst {} path ({path}): price and {exits}", world_name(w));
+        let title = format!("Worst {} path (path {path}): price and {exits}", world_name(w));
         let file = format!("{prefix}-worst-{}.svg", slug(w));
         let labels = WorstLabels { title: &title, exits, color: plots::world_color(w), size: out.size };
         let svg = plots::worst_path_chart(&t, &labels).map_err(plot_err(&file))?;
@@ -847,7 +867,10 @@ fn sweep_section(
     sweep: &SweepData,
     label: &str,
 ) -> Result<(), ReportError> {
-    out.line(&format!("### Sweep over {}", sweep.grid.iter().map(|g| format!("`{g}`")).collect::<Vec<_>>().join(", ")));
+    out.line(&format!(
+        "### Sweep over {}",
+        sweep.grid.iter().map(|g| format!("`{g}`")).collect::<Vec<_>>().join(", ")
+    ));
     out.line("");
     let mut points: Vec<&[String]> = Vec::new();
     let mut by: HashMap<(&[String], &str, &str), &SummaryRow> = HashMap::new();
@@ -867,20 +890,32 @@ fn sweep_section(
         let se: f64 = rows.iter().map(|r| r.se).sum();
         Some((m, m - Z95 * se, m + Z95 * se))
     };
-    let prims: Vec<&str> =
-        ["cdp", "pn", "diff"].into_iter().filter(|p| sweep.rows.iter().any(|r| r.summary.primitive == *p)).collect();
+    let prims: Vec<&str> = ["cdp", "pn", "diff"]
+        .into_iter()
+        .filter(|p| sweep.rows.iter().any(|r| r.summary.primitive == *p))
+        .collect();
 
-    out.line("Mean USD per path at each grid point (total cost = fees + slippage + shortfall + oracle loss).");
+    out.line(
+        "Mean USD per path at each grid point (total cost = fees + slippage + shortfall + oracle loss).",
+    );
     out.line("");
     let mut head = sweep.grid.iter().map(|g| format!("`{}`", cell(g))).collect::<Vec<_>>();
-    head.extend(["primitive", "fees", "slippage", "shortfall", "oracle loss", "total cost"].map(String::from));
+    head.extend(
+        ["primitive", "fees", "slippage", "shortfall", "oracle loss", "total cost"].map(String::from),
+    );
     out.line(&format!("| {} |", head.join(" | ")));
     out.line(&format!("|{}", " --- |".repeat(head.len())));
     for pt in &points {
         for p in &prims {
             let mut row: Vec<String> = pt.iter().map(|v| cell(v)).collect();
             row.push(world_name(p));
-            for cols in [&["fees_usd"][..], &["slippage_usd"], &["shortfall_usd"], &["oracle_loss_usd"], &COST_COLUMNS] {
+            for cols in [
+                &["fees_usd"][..],
+                &["slippage_usd"],
+                &["shortfall_usd"],
+                &["oracle_loss_usd"],
+                &COST_COLUMNS,
+            ] {
                 row.push(sum(pt, p, cols).map_or("n/a".into(), |(m, _, _)| fmt_num(m)));
             }
             out.line(&format!("| {} |", row.join(" | ")));
@@ -914,7 +949,8 @@ fn sweep_section(
         }
         v
     };
-    let numeric: Option<Vec<f64>> = xs_text.iter().map(|s| s.parse::<f64>().ok().filter(|x| x.is_finite())).collect();
+    let numeric: Option<Vec<f64>> =
+        xs_text.iter().map(|s| s.parse::<f64>().ok().filter(|x| x.is_finite())).collect();
     let x_of = |s: &str| -> f64 {
         match &numeric {
             Some(v) => v[xs_text.iter().position(|t| *t == s).unwrap_or(0)],
@@ -922,7 +958,11 @@ fn sweep_section(
         }
     };
     let (x0, x1) = match &numeric {
-        Some(v) => plots::padded(v.iter().copied().fold(f64::INFINITY, f64::min), v.iter().copied().fold(f64::NEG_INFINITY, f64::max), 0.02),
+        Some(v) => plots::padded(
+            v.iter().copied().fold(f64::INFINITY, f64::min),
+            v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            0.02,
+        ),
         None => (-0.5, xs_text.len() as f64 - 0.5),
     };
     let cat_fmt = |v: &f64| -> String {
@@ -933,7 +973,9 @@ fn sweep_section(
             String::new()
         }
     };
-    let x_fmt: &dyn Fn(&f64) -> String = if numeric.is_some() { &plots::tick } else { &cat_fmt };
+    let xt = plots::Ticks::for_range(x0, x1);
+    let num_fmt = |v: &f64| xt.label(*v);
+    let x_fmt: &dyn Fn(&f64) -> String = if numeric.is_some() { &num_fmt } else { &cat_fmt };
     let line_prims: Vec<&str> = prims.iter().copied().filter(|p| *p != "diff").collect();
     for (g, rest) in groups.iter().enumerate() {
         let fixed: Vec<String> =
@@ -962,12 +1004,17 @@ fn sweep_section(
                     dashed: false,
                     points: pts.iter().map(|&(x, m, _, _)| (x, m)).collect(),
                     band: Some(pts.iter().map(|&(x, _, l, h)| (x, l, h)).collect()),
+                    markers: true,
                 });
             }
             if curves.is_empty() {
                 continue;
             }
+            // The top quarter is left free for the legend.
             let (y0, y1) = plots::padded(lo.min(0.0), hi, 0.05);
+            let y1 = y1 + 0.25 * (y1 - y0);
+            let yt = plots::Ticks::for_range(y0, y1);
+            let y_fmt = |v: &f64| yt.label(*v);
             let title = if fixed.is_empty() {
                 format!("{name}: {metric} against {}", sweep.grid[0])
             } else {
@@ -981,7 +1028,7 @@ fn sweep_section(
                 x: (x0, x1),
                 y: (y0, y1),
                 x_fmt,
-                y_fmt: &plots::tick,
+                y_fmt: &y_fmt,
                 legend: SeriesLabelPosition::UpperLeft,
                 size: out.size,
             };

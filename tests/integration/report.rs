@@ -104,7 +104,8 @@ impl PathTracer for FakeTracer {
         }
         let n = 41;
         let times_days: Vec<f64> = (0..n).map(|i| i as f64 * 0.5).collect();
-        let price: Vec<f64> = times_days.iter().map(|t| 3000.0 - 1000.0 * (1.0 - (t - 10.0).abs() / 10.0)).collect();
+        let price: Vec<f64> =
+            times_days.iter().map(|t| 3000.0 - 1000.0 * (1.0 - (t - 10.0).abs() / 10.0)).collect();
         let mut oracle_price = vec![price[0]];
         oracle_price.extend_from_slice(&price[..n - 1]);
         let exits_cumulative = times_days.iter().map(|t| if *t >= 5.0 { 3 } else { 0 }).collect();
@@ -123,7 +124,11 @@ fn read(p: &Path) -> String {
 /// Every `![..](target)` of the markdown.
 fn image_links(md: &str) -> Vec<String> {
     md.lines()
-        .filter_map(|l| l.strip_prefix("![").and_then(|r| r.split_once("](")).map(|(_, t)| t.trim_end_matches(')').to_string()))
+        .filter_map(|l| {
+            l.strip_prefix("![")
+                .and_then(|r| r.split_once("]("))
+                .map(|(_, t)| t.trim_end_matches(')').to_string())
+        })
         .collect()
 }
 
@@ -224,14 +229,16 @@ fn plots_exist_are_linked_and_carry_their_series_labels() {
     let out = tmp.path().join("report.md");
     let tracer = FakeTracer::default();
     let opts = ReportOptions { tracer: Some(&tracer), ..ReportOptions::default() };
-    let s = write_report(&[dir.clone()], &out, &opts).unwrap();
+    let s = write_report(std::slice::from_ref(&dir), &out, &opts).unwrap();
     assert_eq!(s.plots_dir, tmp.path().join("report_files"));
     assert_eq!(s.plots.len(), 3, "{:?}", s.plots);
     // The tracer was asked for the worst path of each world: CDP path 2, P/N path 3.
     let calls = tracer.calls.lock().unwrap().clone();
     assert_eq!(calls, vec![(dir.clone(), "cdp".to_string(), 2), (dir, "pn".to_string(), 3)]);
     let md = read(&out);
-    assert!(md.contains("- CDP: path 2, total cost 410 USD (fees 300, slippage 40, shortfall 50, oracle loss 20)."));
+    assert!(md.contains(
+        "- CDP: path 2, total cost 410 USD (fees 300, slippage 40, shortfall 50, oracle loss 20)."
+    ));
     let links = image_links(&md);
     assert_eq!(links.len(), s.plots.len());
     for (link, plot) in links.iter().zip(&s.plots) {
@@ -241,12 +248,21 @@ fn plots_exist_are_linked_and_carry_their_series_labels() {
     }
     let losses = read(&s.plots[0]);
     assert!(losses.starts_with("<svg"), "{losses:.200}");
-    for label in ["CDP total cost", "CDP total loss", "P/N total cost", "P/N total loss", "USD per path"] {
-        assert!(losses.contains(&format!(">\n{label}\n</text>")) || losses.contains(label), "no {label:?}");
+    for label in
+        ["CDP total cost", "CDP total loss", "P/N total cost", "P/N total loss", "USD per path (log scale)"]
+    {
+        assert!(losses.contains(&format!(">\n{label}\n</text>")), "no text {label:?}");
     }
+    assert!(md.contains("CDP: 3 of 4 paths (75%) have a positive total cost; P/N: 4 of 4 paths (100%)"));
     assert!(losses.contains("<text"), "text is written as SVG text elements");
     let worst = read(&s.plots[1]);
-    for label in ["market price", "oracle price", "cumulative liquidations (right axis)", "time (days)", "Worst CDP path (2)"] {
+    for label in [
+        "market price",
+        "oracle price",
+        "cumulative liquidations (right axis)",
+        "time (days)",
+        "Worst CDP path (path 2)",
+    ] {
         assert!(worst.contains(label), "no {label:?} in the worst CDP path");
     }
     assert!(read(&s.plots[2]).contains("cumulative rolls (right axis)"));
@@ -288,14 +304,16 @@ fn an_all_zero_run_gives_a_plain_sentence() {
     let dir = folder(tmp.path(), "zero", &[("summary.csv", summary), ("paths.csv", zero_paths)]);
     let out = tmp.path().join("r.md");
     let tracer = FakeTracer::default();
-    let s = write_report(&[dir], &out, &ReportOptions { tracer: Some(&tracer), ..Default::default() }).unwrap();
+    let s =
+        write_report(&[dir], &out, &ReportOptions { tracer: Some(&tracer), ..Default::default() }).unwrap();
     let md = read(&out);
     assert!(md.contains("cost exactly the same on each of the 2 paths"), "{md}");
     assert!(md.contains("manifest.json is absent"));
-    assert!(s.notes.iter().any(|n| n.contains("every path of the CDP world has zero total cost")));
-    // Ties: the worst path is the first one.
+    assert!(s.notes.iter().any(|n| n.contains("every path has a total cost of 0: no distribution to draw")));
+    assert!(md.contains("CDP: 0 of 2 paths (0%) have a positive total cost"));
+    // Ties: the worst path is the first one; the two worst paths are drawn.
     assert_eq!(tracer.calls.lock().unwrap()[0].2, 0);
-    assert_eq!(s.plots.len(), 3);
+    assert_eq!(s.plots.len(), 2);
 }
 
 const SWEEP: &str = "\
@@ -331,7 +349,13 @@ fn a_sweep_gets_a_table_and_one_chart_per_key_metric() {
     assert!(md.contains("| 10000 | P/N | 5 | 2 | 0 | 1 | 8 |"), "{md}");
     assert_eq!(s.plots.len(), 5, "{:?}", s.plots);
     let total = read(&s.plots[0]);
-    for label in ["CDP (mean, 95% CI band)", "P/N (mean, 95% CI band)", "depth_eth", "USD per path", "total cost against depth_eth"] {
+    for label in [
+        "CDP (mean, 95% CI band)",
+        "P/N (mean, 95% CI band)",
+        "depth_eth",
+        "USD per path",
+        "total cost against depth_eth",
+    ] {
         assert!(total.contains(label), "no {label:?}");
     }
     assert!(total.contains("<polygon"), "the CI band is drawn");
@@ -344,20 +368,32 @@ fn several_folders_get_one_section_each() {
     let a = full_fixture(tmp.path());
     let b = folder(tmp.path(), "sweep", &[("sweep.csv", SWEEP)]);
     let out = tmp.path().join("both.md");
-    let s = write_report(&[a, b], &out, &ReportOptions { title: Some("Two"), command_line: Some("headroom report a b --out both.md"), ..Default::default() }).unwrap();
+    let s = write_report(
+        &[a, b],
+        &out,
+        &ReportOptions {
+            title: Some("Two"),
+            command_line: Some("headroom report a b --out both.md"),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let md = read(&out);
     assert!(md.starts_with("# Two\n"));
     assert!(md.contains("Generated with `headroom report a b --out both.md`."));
     assert!(md.contains("## 1. fixture") && md.contains("## 2. sweep"));
     assert_eq!(s.folders, 2);
-    let names: Vec<String> = s.plots.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> =
+        s.plots.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
     assert!(names[0].starts_with("1-fixture-") && names.last().unwrap().starts_with("2-sweep-"), "{names:?}");
 }
 
 #[test]
 fn a_real_run_with_both_worlds_is_reported() {
     let tmp = tempdir();
-    let exp = SMALL.replace("worlds = [\"cdp\"]", "worlds = [\"cdp\", \"pn\"]").replace("paths = 300", "paths = 200")
+    let exp = SMALL
+        .replace("worlds = [\"cdp\"]", "worlds = [\"cdp\", \"pn\"]")
+        .replace("paths = 300", "paths = 200")
         + "\n[pn]\n";
     fs::write(tmp.path().join("e.toml"), exp).unwrap();
     let o = run_in(tmp.path(), &["run", "e.toml", "--out", "res", "--events"]);
@@ -366,11 +402,23 @@ fn a_real_run_with_both_worlds_is_reported() {
     let s = write_report(&[tmp.path().join("res")], &out, &ReportOptions::default()).unwrap();
     let md = read(&out);
     assert!(md.starts_with("# Headroom report: small\n"));
-    assert!(md.contains("| paths | 200 |") && md.contains("| seed | 7 |") && md.contains("| worlds | CDP, P/N |"));
+    assert!(
+        md.contains("| paths | 200 |") && md.contains("| seed | 7 |") && md.contains("| worlds | CDP, P/N |")
+    );
     assert!(md.contains("events.csv ("));
     assert!(md.contains("| `min_price` | CDP | 200 |"));
-    assert!(md.contains("The CDP minus P/N difference of total cost") || md.contains("cost exactly the same"));
-    assert_eq!(s.plots.len(), 1, "the loss distributions (no tracer given)");
+    assert!(
+        md.contains("The CDP minus P/N difference of total cost") || md.contains("cost exactly the same")
+    );
+    // Without a tracer the only plot is the loss distributions, drawn unless every cost is 0.
+    let any_cost = md.contains("The CDP minus P/N difference of total cost");
+    if any_cost {
+        assert_eq!(s.plots.len(), 1);
+        assert!(read(&s.plots[0]).contains("CDP total cost"));
+    } else {
+        assert!(s.plots.is_empty());
+        assert!(s.notes.iter().any(|n| n.contains("no distribution to draw")));
+    }
     assert!(s.notes.iter().any(|n| n.contains("no path tracer")));
 }
 
@@ -384,17 +432,17 @@ fn errors_name_the_folder_or_file() {
     assert!(matches!(e, ReportError::NoFolders));
 
     let missing = tmp.path().join("nowhere");
-    let e = write_report(&[missing.clone()], &out, &opts).unwrap_err();
+    let e = write_report(std::slice::from_ref(&missing), &out, &opts).unwrap_err();
     assert!(matches!(&e, ReportError::MissingFolder { dir } if *dir == missing), "{e:?}");
     assert_eq!(e.to_string(), format!("{}: no such result folder", missing.display()));
 
     let empty = folder(tmp.path(), "empty", &[("manifest.json", MANIFEST)]);
-    let e = write_report(&[empty.clone()], &out, &opts).unwrap_err();
+    let e = write_report(std::slice::from_ref(&empty), &out, &opts).unwrap_err();
     assert!(e.to_string().starts_with(&format!("{}: missing", empty.join("summary.csv").display())), "{e}");
 
     let bad_number = SUMMARY.replace("cdp,slippage_usd,4,17.5,", "cdp,slippage_usd,4,lots,");
     let d = folder(tmp.path(), "badnum", &[("summary.csv", &bad_number)]);
-    let e = write_report(&[d.clone()], &out, &opts).unwrap_err();
+    let e = write_report(std::slice::from_ref(&d), &out, &opts).unwrap_err();
     assert_eq!(
         e.to_string(),
         format!("{}: line 3: column `mean`: \"lots\" is not a number", d.join("summary.csv").display())
@@ -402,20 +450,29 @@ fn errors_name_the_folder_or_file() {
 
     let short_row = PATHS.replace("1,pn,2,0.2,2.0,3.0,1.0,0,0.0,1,1,3000.0,3100.0,,30.0,0.02", "1,pn,2,0.2");
     let d = folder(tmp.path(), "shortrow", &[("summary.csv", SUMMARY), ("paths.csv", &short_row)]);
-    let e = write_report(&[d.clone()], &out, &opts).unwrap_err();
-    assert_eq!(e.to_string(), format!("{}: line 5: 4 fields where the header has 16", d.join("paths.csv").display()));
+    let e = write_report(std::slice::from_ref(&d), &out, &opts).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("{}: line 5: 4 fields where the header has 16", d.join("paths.csv").display())
+    );
 
     let no_column = SUMMARY.replacen("es95", "es99", 1);
     let d = folder(tmp.path(), "nocol", &[("summary.csv", &no_column)]);
-    let e = write_report(&[d.clone()], &out, &opts).unwrap_err();
-    assert_eq!(e.to_string(), format!("{}: line 1: no `es95` column in the header", d.join("summary.csv").display()));
+    let e = write_report(std::slice::from_ref(&d), &out, &opts).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("{}: line 1: no `es95` column in the header", d.join("summary.csv").display())
+    );
 
     let d = folder(tmp.path(), "emptycsv", &[("summary.csv", "")]);
-    let e = write_report(&[d.clone()], &out, &opts).unwrap_err();
-    assert!(e.to_string().starts_with(&format!("{}: line 1: empty file", d.join("summary.csv").display())), "{e}");
+    let e = write_report(std::slice::from_ref(&d), &out, &opts).unwrap_err();
+    assert!(
+        e.to_string().starts_with(&format!("{}: line 1: empty file", d.join("summary.csv").display())),
+        "{e}"
+    );
 
     let d = folder(tmp.path(), "badjson", &[("summary.csv", SUMMARY), ("manifest.json", "{\"seed\": -1}")]);
-    let e = write_report(&[d.clone()], &out, &opts).unwrap_err();
+    let e = write_report(std::slice::from_ref(&d), &out, &opts).unwrap_err();
     assert_eq!(
         e.to_string(),
         format!("{}: key `seed` must be a whole number >= 0", d.join("manifest.json").display())
@@ -428,8 +485,12 @@ fn errors_name_the_folder_or_file() {
 
     let good = full_fixture(tmp.path());
     let tracer = FakeTracer { fail: true, ..FakeTracer::default() };
-    let e = write_report(&[good.clone()], &out, &ReportOptions { tracer: Some(&tracer), ..opts }).unwrap_err();
-    assert_eq!(e.to_string(), format!("{}: tracing path 2 of world `cdp`: the engine refused", good.display()));
+    let e = write_report(std::slice::from_ref(&good), &out, &ReportOptions { tracer: Some(&tracer), ..opts })
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("{}: tracing path 2 of world `cdp`: the engine refused", good.display())
+    );
     let tracer = FakeTracer { bad_lengths: true, ..FakeTracer::default() };
     let e = write_report(&[good], &out, &ReportOptions { tracer: Some(&tracer), ..opts }).unwrap_err();
     assert!(e.to_string().contains("price has 40 points where times_days has 41"), "{e}");
@@ -447,11 +508,11 @@ fn a_failed_report_keeps_the_earlier_one() {
     let tmp = tempdir();
     let good = full_fixture(tmp.path());
     let out = tmp.path().join("r.md");
-    let first = write_report(&[good.clone()], &out, &ReportOptions::default()).unwrap();
+    let first = write_report(std::slice::from_ref(&good), &out, &ReportOptions::default()).unwrap();
     let before = read(&out);
     let plot_before = read(&first.plots[0]);
     fs::write(good.join("paths.csv"), PATHS.replace("100.0,10.0", "x,10.0")).unwrap();
-    assert!(write_report(&[good.clone()], &out, &ReportOptions::default()).is_err());
+    assert!(write_report(std::slice::from_ref(&good), &out, &ReportOptions::default()).is_err());
     assert_eq!(read(&out), before);
     assert_eq!(read(&first.plots[0]), plot_before);
     // A successful run replaces it, plots included, and leaves no stale plot.

@@ -53,6 +53,11 @@ fn group_thousands(s: &str) -> String {
     format!("{sign}{out}")
 }
 
+/// A count with thousands separated: `100,000`.
+pub fn fmt_count(n: u64) -> String {
+    group_thousands(&n.to_string())
+}
+
 /// `[low, high]`.
 pub fn fmt_ci(low: f64, high: f64) -> String {
     format!("[{}, {}]", fmt_num(low), fmt_num(high))
@@ -217,12 +222,12 @@ fn facts(out: &mut Out<'_>, f: &Folder, label: &str) {
     let unknown = || "not recorded".to_string();
     let code = |s: &Option<String>| s.as_ref().map_or_else(unknown, |s| format!("`{}`", cell(s)));
     let paths = match (m.path_count, m.paths, m.first_path) {
-        (Some(c), Some(p), Some(first)) if c == p && first == 0 => format!("{c}"),
+        (Some(c), Some(p), Some(first)) if c == p && first == 0 => fmt_count(c),
         (Some(c), Some(p), Some(first)) if c > 0 => {
-            format!("{c} of {p} (global paths {first} to {})", first + c - 1)
+            format!("{} of {} (global paths {first} to {})", fmt_count(c), fmt_count(p), first + c - 1)
         }
-        (Some(c), Some(p), _) => format!("{c} of {p}"),
-        (Some(c), None, _) | (None, Some(c), _) => format!("{c}"),
+        (Some(c), Some(p), _) => format!("{} of {}", fmt_count(c), fmt_count(p)),
+        (Some(c), None, _) | (None, Some(c), _) => fmt_count(c),
         (None, None, _) => unknown(),
     };
     let mut rows: Vec<(&str, String)> = vec![
@@ -267,7 +272,7 @@ fn facts(out: &mut Out<'_>, f: &Folder, label: &str) {
         }
     }
     if let Some(n) = f.event_rows {
-        files.push(format!("events.csv ({n} events)"));
+        files.push(format!("events.csv ({} events)", fmt_count(n)));
     }
     rows.push(("files", files.join(", ")));
     out.line("| | |");
@@ -302,9 +307,10 @@ fn prim_rank(p: &str) -> usize {
 fn stats_row(label: &str, prim: &str, n: u64, s: [f64; 7]) -> String {
     let [mean, lo, hi, p50, p95, p99, es95] = s;
     format!(
-        "| {} | {} | {n} | {} | {} | {} | {} | {} | {} |",
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
         cell(label),
         world_name(prim),
+        fmt_count(n),
         fmt_num(mean),
         fmt_ci(lo, hi),
         fmt_num(p50),
@@ -375,6 +381,7 @@ fn stats_array(s: &Stats) -> [f64; 7] {
 
 /// The sentence on the CDP minus P/N difference of total cost.
 pub fn significance(mean: f64, low: f64, high: f64, n: u64, exact: bool) -> String {
+    let n = fmt_count(n);
     let what = "The CDP minus P/N difference of total cost";
     if !(low.is_finite() && high.is_finite()) {
         return format!(
@@ -711,8 +718,8 @@ fn distribution_plot(
         shares.push(format!(
             "{}: {} of {} paths ({}%) have a positive total cost",
             world_name(w),
-            positive,
-            cost.len(),
+            fmt_count(positive as u64),
+            fmt_count(cost.len() as u64),
             fmt_num(100.0 * positive as f64 / cost.len().max(1) as f64)
         ));
         for (what, values, dashed) in [("total cost", cost, false), ("total loss", loss, true)] {

@@ -2,7 +2,7 @@
 //! expectations. The whole report is tested on fixture folders in tests/integration/report.rs.
 
 use super::plots::{compact, exceedance_steps, padded, percent, thin, Ticks};
-use super::tables::{check_trace, fmt_ci, fmt_num, significance, worst_index};
+use super::tables::{check_trace, fmt_ci, fmt_count, fmt_num, significance, worst_index};
 use super::WorldTrace;
 
 #[test]
@@ -27,6 +27,10 @@ fn numbers_keep_four_significant_digits() {
         assert_eq!(fmt_num(x), want, "{x}");
     }
     assert_eq!(fmt_ci(-4.8, 14.8), "[-4.8, 14.8]");
+    assert_eq!(
+        (fmt_count(999), fmt_count(100_000), fmt_count(1_234_567)),
+        ("999".into(), "100,000".into(), "1,234,567".into())
+    );
 }
 
 #[test]

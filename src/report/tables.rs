@@ -712,6 +712,7 @@ fn distribution_plot(
         paths.worlds.iter().map(|(w, p)| (w.as_str(), p.total_loss(), p.total_cost())).collect();
     let mut curves = Vec::new();
     let mut shares = Vec::new();
+    let mut zero = Vec::new();
     for (w, loss, cost) in &per {
         let color = plots::world_color(w);
         let positive = cost.iter().filter(|c| **c > 0.0).count();
@@ -725,10 +726,7 @@ fn distribution_plot(
         for (what, values, dashed) in [("total cost", cost, false), ("total loss", loss, true)] {
             let points = plots::exceedance_steps(values);
             if points.is_empty() {
-                out.note(
-                    label,
-                    &format!("every path of the {} world has a {what} of 0: not drawn", world_name(w)),
-                );
+                zero.push(format!("every path of the {} world has a {what} of 0: not drawn", world_name(w)));
                 continue;
             }
             curves.push(Curve {
@@ -755,6 +753,9 @@ fn distribution_plot(
             );
             out.line("");
             out.plot(file, format!("{name}: distributions of per-path total loss and total cost"), svg);
+            for z in zero {
+                out.note(label, &z);
+            }
         }
         None => out.note(label, "every path has a total cost of 0: no distribution to draw"),
     }

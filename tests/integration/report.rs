@@ -524,3 +524,30 @@ fn a_failed_report_keeps_the_earlier_one() {
     let left: Vec<_> = fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert!(left.iter().all(|n| !n.to_string_lossy().starts_with('.')), "{left:?}");
 }
+
+#[test]
+fn a_world_without_any_cost_is_noted_not_drawn() {
+    let tmp = tempdir();
+    // P/N rows all zero: only the CDP curves are drawn.
+    let mut paths = String::new();
+    for (i, line) in PATHS.lines().enumerate() {
+        if i > 0 && line.contains(",pn,") {
+            let p = line.split(',').next().unwrap();
+            paths.push_str(&format!("{p},pn,0,0.0,0.0,0.0,0.0,0,0.0,0,0,2900.0,3000.0,,30.0,0.0\n"));
+        } else {
+            paths.push_str(line);
+            paths.push('\n');
+        }
+    }
+    let dir = folder(tmp.path(), "half", &[("summary.csv", SUMMARY), ("paths.csv", &paths)]);
+    let out = tmp.path().join("r.md");
+    let s = write_report(&[dir], &out, &ReportOptions::default()).unwrap();
+    assert_eq!(s.plots.len(), 1);
+    let svg = read(&s.plots[0]);
+    assert!(svg.contains(">\nCDP total cost\n</text>") && !svg.contains("P/N total cost"));
+    assert!(s
+        .notes
+        .iter()
+        .any(|n| n.ends_with("every path of the P/N world has a total cost of 0: not drawn")));
+    assert!(read(&out).contains("P/N: 0 of 4 paths (0%) have a positive total cost"));
+}

@@ -551,3 +551,40 @@ fn a_world_without_any_cost_is_noted_not_drawn() {
         .any(|n| n.ends_with("every path of the P/N world has a total cost of 0: not drawn")));
     assert!(read(&out).contains("P/N: 0 of 4 paths (0%) have a positive total cost"));
 }
+
+#[test]
+fn a_sweep_with_a_categorical_first_column_and_a_second_one_draws_one_set_per_value() {
+    let tmp = tempdir();
+    let mut sweep = String::from(
+        "oracle,depth_eth,primitive,metric,n,mean,std,se,ci95_low,ci95_high,p01,p05,p50,p95,p99,es95\n",
+    );
+    for (oracle, depth) in [("spot", 1000), ("twap", 1000), ("spot", 5000), ("twap", 5000)] {
+        for prim in ["cdp", "pn", "diff"] {
+            for (k, metric) in
+                ["fees_usd", "slippage_usd", "oracle_loss_usd", "shortfall_usd"].iter().enumerate()
+            {
+                let mean =
+                    (k + 1) as f64 * 1000.0 / f64::from(depth) * if oracle == "spot" { 2.0 } else { 1.0 };
+                sweep.push_str(&format!(
+                    "{oracle},{depth},{prim},{metric},10,{mean},1,0.5,{},{},0,0,0,0,0,0\n",
+                    mean - 0.98,
+                    mean + 0.98
+                ));
+            }
+        }
+    }
+    let dir = folder(tmp.path(), "grid", &[("sweep.csv", &sweep)]);
+    let out = tmp.path().join("g.md");
+    let s = write_report(&[dir], &out, &ReportOptions::default()).unwrap();
+    assert_eq!(s.plots.len(), 10, "5 metrics x 2 values of depth_eth");
+    let md = read(&out);
+    assert!(md.contains("### Sweep over `oracle`, `depth_eth`"));
+    // spot at depth 1000: fees 2, slippage 4, shortfall 8, oracle loss 6; total 20.
+    assert!(md.contains("| spot | 1000 | CDP | 2 | 4 | 8 | 6 | 20 |"), "{md}");
+    assert!(md.contains("| twap | 5000 | diff (CDP - P/N) | 0.2 | 0.4 | 0.8 | 0.6 | 2 |"), "{md}");
+    let first = read(&s.plots[0]);
+    assert!(first.contains("grid: total cost against oracle (depth_eth = 1000)"));
+    // The categories label the x axis.
+    assert!(first.contains(">\nspot\n</text>") && first.contains(">\ntwap\n</text>"));
+    assert!(read(&s.plots[5]).contains("(depth_eth = 5000)"));
+}

@@ -492,6 +492,9 @@ fn totals(out: &mut Out<'_>, f: &Folder, summary: &[SummaryRow], label: &str) {
 
 fn one_world_sentence<'a>(worlds: impl Iterator<Item = &'a str>) -> String {
     let w: Vec<String> = worlds.map(world_name).collect();
+    if w.is_empty() {
+        return "No world has any row: there is nothing to compare.".into();
+    }
     format!("Only the {} world was run: there is no CDP minus P/N difference to test.", w.join(" and "))
 }
 

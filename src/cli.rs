@@ -29,6 +29,18 @@ enum Command {
     },
     /// Where one position's trigger sits: liquidation price, distance, probability of liquidation.
     Position(PositionArgs),
+    /// Write a markdown report with tables and SVG plots of result or sweep folders.
+    Report {
+        /// Result folders (of run, merge or sweep).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// The markdown file; its plots go to FILE_files/ beside it.
+        #[arg(long)]
+        out: PathBuf,
+        /// Title of the report (default: from the experiments' names).
+        #[arg(long)]
+        title: Option<String>,
+    },
     /// Merge shard folders into one result, byte-identical to the unsharded run.
     Merge {
         /// The shard folders (any order).
@@ -141,6 +153,7 @@ pub fn main() -> i32 {
         Command::Sweep(a) => sweep(a),
         Command::Merge { dirs, out } => merge(&dirs, &out),
         Command::Position(a) => position(&a),
+        Command::Report { dirs, out, title } => return report(&dirs, &out, title.as_deref()),
     };
     match res {
         Ok(()) => 0,
@@ -354,6 +367,76 @@ fn position(a: &PositionArgs) -> Result<(), Error> {
     println!("top-up for a {:.0}% gap   {:.6} units of collateral", 100.0 * a.gap, r.topup_for_gap);
     println!("bonus at risk          {:.2} USD", r.bonus_at_risk_usd);
     Ok(())
+}
+
+/// Re-simulates a path of a result folder from its manifest (the engine is deterministic, so the
+/// trace is the run's path).
+struct EngineTracer;
+
+impl crate::report::PathTracer for EngineTracer {
+    fn trace(&self, dir: &Path, world: &str, path: u64) -> Result<Option<crate::report::WorldTrace>, String> {
+        let m = headroom_montecarlo::merge::read_manifest(dir).map_err(|e| e.to_string())?;
+        let spec: headroom_montecarlo::ExperimentSpec =
+            serde_json::from_value(m.info.config).map_err(|e| format!("manifest.json config: {e}"))?;
+        let exp = Experiment::build(spec, Path::new(&m.info.experiment_file)).map_err(|e| e.to_string())?;
+        let kind = match world {
+            "cdp" => headroom_montecarlo::WorldKind::Cdp,
+            "pn" => headroom_montecarlo::WorldKind::Pn,
+            _ => return Ok(None),
+        };
+        let Some(t) = exp.trace_path(kind, path) else { return Ok(None) };
+        let mut per_step = vec![0u64; t.points.len()];
+        for e in &t.events {
+            let exit =
+                matches!(e.kind, headroom_market::EventKind::Liquidation | headroom_market::EventKind::Roll);
+            if exit && (e.step as usize + 1) < per_step.len() {
+                per_step[e.step as usize + 1] += 1;
+            }
+        }
+        let exits_cumulative = per_step
+            .iter()
+            .scan(0u64, |acc, x| {
+                *acc += x;
+                Some(*acc)
+            })
+            .collect();
+        Ok(Some(crate::report::WorldTrace {
+            times_days: t.points.iter().map(|p| p.time_years * 365.0).collect(),
+            price: t.points.iter().map(|p| p.price).collect(),
+            oracle_price: t.points.iter().map(|p| p.oracle_price).collect(),
+            exits_cumulative,
+        }))
+    }
+}
+
+fn report(dirs: &[PathBuf], out: &Path, title: Option<&str>) -> i32 {
+    let args: Vec<String> = std::env::args().collect();
+    let command_line =
+        format!("headroom {}", args.iter().skip(1).map(String::as_str).collect::<Vec<_>>().join(" "));
+    let tracer = EngineTracer;
+    let opts = crate::report::ReportOptions {
+        title,
+        command_line: Some(&command_line),
+        tracer: Some(&tracer),
+        ..Default::default()
+    };
+    match crate::report::write_report(dirs, out, &opts) {
+        Ok(s) => {
+            for n in &s.notes {
+                eprintln!("note: {n}");
+            }
+            println!("report: {}", s.markdown.display());
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            if e.is_input_error() {
+                2
+            } else {
+                1
+            }
+        }
+    }
 }
 
 fn rayon_threads() -> usize {

@@ -3,6 +3,7 @@
 mod bad_input;
 mod common;
 mod determinism;
+mod report;
 mod scale_out;
 mod shards;
 mod sweep;

@@ -1,0 +1,512 @@
+//! Reading a result folder: manifest.json, summary.csv, paths.csv, sweep.csv and events.csv.
+//!
+//! Every problem is a [`ReportError`] naming the file (and the line for CSV files); nothing here
+//! panics on bad input.
+
+use super::ReportError;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The columns of summary.csv, in order.
+pub const SUMMARY_COLUMNS: [&str; 14] = [
+    "primitive",
+    "metric",
+    "n",
+    "mean",
+    "std",
+    "se",
+    "ci95_low",
+    "ci95_high",
+    "p01",
+    "p05",
+    "p50",
+    "p95",
+    "p99",
+    "es95",
+];
+
+/// The paths.csv columns the report reads (besides `path` and `primitive`).
+pub const COST_COLUMNS: [&str; 4] = ["fees_usd", "slippage_usd", "oracle_loss_usd", "shortfall_usd"];
+
+/// One row of summary.csv (or the summary part of a sweep.csv row).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SummaryRow {
+    /// `cdp`, `pn` or `diff`.
+    pub primitive: String,
+    /// The metric (a paths.csv column).
+    pub metric: String,
+    /// Number of paths.
+    pub n: u64,
+    /// Mean.
+    pub mean: f64,
+    /// Sample standard deviation.
+    pub std: f64,
+    /// Standard error of the mean.
+    pub se: f64,
+    /// Lower end of the 95% confidence interval of the mean.
+    pub ci95_low: f64,
+    /// Upper end of the 95% confidence interval of the mean.
+    pub ci95_high: f64,
+    /// 1st percentile.
+    pub p01: f64,
+    /// 5th percentile.
+    pub p05: f64,
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Expected shortfall at 95%.
+    pub es95: f64,
+}
+
+/// The facts of manifest.json the report shows (absent keys are `None`).
+#[derive(Clone, Debug, Default)]
+pub struct Manifest {
+    /// Experiment name.
+    pub name: Option<String>,
+    /// The experiment's description (`config.description`).
+    pub description: Option<String>,
+    /// The experiment file the run read.
+    pub experiment_file: Option<String>,
+    /// The resolved experiment.
+    pub config: Option<Value>,
+    /// SHA-256 of the resolved experiment.
+    pub config_hash: Option<String>,
+    /// Master seed.
+    pub seed: Option<u64>,
+    /// Paths of the whole experiment.
+    pub paths: Option<u64>,
+    /// First global path index in this folder.
+    pub first_path: Option<u64>,
+    /// Paths in this folder.
+    pub path_count: Option<u64>,
+    /// Shard (index, count), if the folder holds one shard.
+    pub shard: Option<(u64, u64)>,
+    /// Worlds run.
+    pub worlds: Vec<String>,
+    /// Version of the binary.
+    pub version: Option<String>,
+    /// Git commit of the binary.
+    pub git_commit: Option<String>,
+    /// Random generator.
+    pub generator: Option<String>,
+    /// Worker threads.
+    pub threads: Option<u64>,
+    /// Wall time of the run, seconds.
+    pub wall_seconds: Option<f64>,
+}
+
+/// The per-path costs of one world, from paths.csv, in path order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WorldPaths {
+    /// Global path indices.
+    pub path: Vec<u64>,
+    /// `fees_usd`.
+    pub fees: Vec<f64>,
+    /// `slippage_usd`.
+    pub slippage: Vec<f64>,
+    /// `oracle_loss_usd`.
+    pub oracle_loss: Vec<f64>,
+    /// `shortfall_usd`.
+    pub shortfall: Vec<f64>,
+    /// `interest_usd` (CDP) or `premium_usd` (P/N), when the column is filled.
+    pub transfer: Vec<Option<f64>>,
+}
+
+impl WorldPaths {
+    /// Per-path total loss: slippage + shortfall + oracle loss.
+    pub fn total_loss(&self) -> Vec<f64> {
+        (0..self.path.len()).map(|i| self.slippage[i] + self.shortfall[i] + self.oracle_loss[i]).collect()
+    }
+
+    /// Per-path total cost: fees (transfers to third parties) + total loss.
+    pub fn total_cost(&self) -> Vec<f64> {
+        self.total_loss().iter().zip(&self.fees).map(|(l, f)| l + f).collect()
+    }
+
+    /// The per-path transfer between borrower and lender, if every path has it.
+    pub fn transfers(&self) -> Option<Vec<f64>> {
+        if self.transfer.is_empty() {
+            return None;
+        }
+        self.transfer.iter().copied().collect()
+    }
+}
+
+/// paths.csv: the worlds in order of first appearance.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PathsData {
+    /// (world label, its paths).
+    pub worlds: Vec<(String, WorldPaths)>,
+}
+
+impl PathsData {
+    /// The paths of world `label`.
+    pub fn world(&self, label: &str) -> Option<&WorldPaths> {
+        self.worlds.iter().find(|(w, _)| w == label).map(|(_, p)| p)
+    }
+}
+
+/// One row of sweep.csv: the grid point, then a summary row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepRow {
+    /// The values of the grid columns, as written.
+    pub point: Vec<String>,
+    /// The statistics of (primitive, metric) at that point.
+    pub summary: SummaryRow,
+}
+
+/// sweep.csv.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepData {
+    /// The grid's column names (the columns before `primitive`).
+    pub grid: Vec<String>,
+    /// The rows in file order.
+    pub rows: Vec<SweepRow>,
+}
+
+/// Everything the report reads from one result folder.
+#[derive(Clone, Debug)]
+pub struct Folder {
+    /// The folder as given.
+    pub dir: PathBuf,
+    /// manifest.json, if present.
+    pub manifest: Option<Manifest>,
+    /// summary.csv, if present (required unless sweep.csv is there).
+    pub summary: Option<Vec<SummaryRow>>,
+    /// paths.csv, if present.
+    pub paths: Option<PathsData>,
+    /// sweep.csv, if present.
+    pub sweep: Option<SweepData>,
+    /// Number of rows of events.csv, if present.
+    pub event_rows: Option<u64>,
+}
+
+impl Folder {
+    /// Reads the result folder `dir`.
+    pub fn read(dir: &Path) -> Result<Folder, ReportError> {
+        if !dir.is_dir() {
+            return Err(ReportError::MissingFolder { dir: dir.to_path_buf() });
+        }
+        let file = |name: &str| dir.join(name);
+        let manifest =
+            if file("manifest.json").is_file() { Some(read_manifest(&file("manifest.json"))?) } else { None };
+        let sweep = if file("sweep.csv").is_file() { Some(read_sweep(&file("sweep.csv"))?) } else { None };
+        let summary = if file("summary.csv").is_file() {
+            Some(read_summary(&file("summary.csv"))?)
+        } else if sweep.is_none() {
+            return Err(ReportError::MissingFile {
+                file: file("summary.csv"),
+                what: "every result folder written by `headroom run` has one (a sweep folder has sweep.csv)",
+            });
+        } else {
+            None
+        };
+        let paths = if file("paths.csv").is_file() { Some(read_paths(&file("paths.csv"))?) } else { None };
+        let event_rows =
+            if file("events.csv").is_file() { Some(count_rows(&file("events.csv"))?) } else { None };
+        Ok(Folder { dir: dir.to_path_buf(), manifest, summary, paths, sweep, event_rows })
+    }
+
+    /// The experiment's name: the manifest's, else the folder's.
+    pub fn name(&self) -> String {
+        self.manifest.as_ref().and_then(|m| m.name.clone()).unwrap_or_else(|| {
+            self.dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| self.dir.display().to_string())
+        })
+    }
+}
+
+fn read_text(file: &Path) -> Result<String, ReportError> {
+    fs::read_to_string(file).map_err(|source| ReportError::Read { file: file.to_path_buf(), source })
+}
+
+fn manifest_err(file: &Path, message: String) -> ReportError {
+    ReportError::Manifest { file: file.to_path_buf(), message }
+}
+
+/// Reads manifest.json. Absent keys are `None`; a key of the wrong type is an error.
+pub fn read_manifest(file: &Path) -> Result<Manifest, ReportError> {
+    let text = read_text(file)?;
+    let v: Value =
+        serde_json::from_str(&text).map_err(|e| manifest_err(file, format!("not valid JSON: {e}")))?;
+    let obj = v.as_object().ok_or_else(|| manifest_err(file, "not a JSON object".into()))?;
+    let key = |k: &str| obj.get(k).filter(|v| !v.is_null());
+    let string = |k: &str| -> Result<Option<String>, ReportError> {
+        match key(k) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(manifest_err(file, format!("key `{k}` must be a string"))),
+        }
+    };
+    let uint = |k: &str| -> Result<Option<u64>, ReportError> {
+        match key(k) {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| manifest_err(file, format!("key `{k}` must be a whole number >= 0"))),
+        }
+    };
+    let shard = match key("shard") {
+        None => None,
+        Some(s) => {
+            let i = s.get("index").and_then(Value::as_u64);
+            let c = s.get("count").and_then(Value::as_u64);
+            match (i, c) {
+                (Some(i), Some(c)) => Some((i, c)),
+                _ => {
+                    return Err(manifest_err(
+                        file,
+                        "key `shard` must be null or {\"index\": I, \"count\": N}".into(),
+                    ))
+                }
+            }
+        }
+    };
+    let worlds = match key("worlds") {
+        None => Vec::new(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|w| w.as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| manifest_err(file, "key `worlds` must be a list of strings".into()))?,
+        Some(_) => return Err(manifest_err(file, "key `worlds` must be a list of strings".into())),
+    };
+    let wall_seconds = match key("wall_seconds") {
+        None => None,
+        Some(v) => {
+            Some(v.as_f64().ok_or_else(|| manifest_err(file, "key `wall_seconds` must be a number".into()))?)
+        }
+    };
+    let config = key("config").cloned();
+    let description = match config.as_ref().and_then(|c| c.get("description")) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()).filter(|s| !s.trim().is_empty()),
+        Some(_) => return Err(manifest_err(file, "key `config.description` must be a string".into())),
+    };
+    Ok(Manifest {
+        name: string("name")?,
+        description,
+        experiment_file: string("experiment_file")?,
+        config,
+        config_hash: string("config_hash")?,
+        seed: uint("seed")?,
+        paths: uint("paths")?,
+        first_path: uint("first_path")?,
+        path_count: uint("path_count")?,
+        shard,
+        worlds,
+        version: string("version")?,
+        git_commit: string("git_commit")?,
+        generator: string("generator")?,
+        threads: uint("threads")?,
+        wall_seconds,
+    })
+}
+
+fn csv_reader(file: &Path) -> Result<csv::Reader<fs::File>, ReportError> {
+    let f = fs::File::open(file).map_err(|source| ReportError::Read { file: file.to_path_buf(), source })?;
+    Ok(csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(f))
+}
+
+fn csv_err(file: &Path, line: u64, message: impl Into<String>) -> ReportError {
+    ReportError::Csv { file: file.to_path_buf(), line, message: message.into() }
+}
+
+/// Maps a csv crate error to a [`ReportError::Csv`] with its line.
+fn from_csv(file: &Path, e: csv::Error) -> ReportError {
+    let line = e.position().map_or(0, |p| p.line());
+    let message = match e.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            format!("{len} fields where the header has {expected_len}")
+        }
+        csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_string(),
+        csv::ErrorKind::Io(io) => format!("cannot read: {io}"),
+        _ => e.to_string(),
+    };
+    csv_err(file, line, message)
+}
+
+/// The header of `r` with the index of every column.
+fn header(file: &Path, r: &mut csv::Reader<fs::File>) -> Result<Vec<String>, ReportError> {
+    let h = r.headers().map_err(|e| from_csv(file, e))?;
+    if h.is_empty() || (h.len() == 1 && h.get(0) == Some("")) {
+        return Err(csv_err(file, 1, "empty file: no header"));
+    }
+    Ok(h.iter().map(str::to_string).collect())
+}
+
+fn column(file: &Path, header: &[String], name: &str) -> Result<usize, ReportError> {
+    header
+        .iter()
+        .position(|h| h == name)
+        .ok_or_else(|| csv_err(file, 1, format!("no `{name}` column in the header")))
+}
+
+fn parse_f64(file: &Path, line: u64, col: &str, s: &str) -> Result<f64, ReportError> {
+    s.trim().parse::<f64>().map_err(|_| csv_err(file, line, format!("column `{col}`: {s:?} is not a number")))
+}
+
+fn parse_u64(file: &Path, line: u64, col: &str, s: &str) -> Result<u64, ReportError> {
+    s.trim()
+        .parse::<u64>()
+        .map_err(|_| csv_err(file, line, format!("column `{col}`: {s:?} is not a whole number >= 0")))
+}
+
+fn record_line(rec: &csv::StringRecord) -> u64 {
+    rec.position().map_or(0, |p| p.line())
+}
+
+/// Parses the 14 summary columns of `rec`, found at `idx` (one index per [`SUMMARY_COLUMNS`]).
+fn summary_row(file: &Path, rec: &csv::StringRecord, idx: &[usize]) -> Result<SummaryRow, ReportError> {
+    let line = record_line(rec);
+    let field = |k: usize| rec.get(idx[k]).unwrap_or("");
+    let num = |k: usize| parse_f64(file, line, SUMMARY_COLUMNS[k], field(k));
+    let primitive = field(0).trim().to_string();
+    let metric = field(1).trim().to_string();
+    if primitive.is_empty() || metric.is_empty() {
+        return Err(csv_err(file, line, "blank `primitive` or `metric`"));
+    }
+    Ok(SummaryRow {
+        primitive,
+        metric,
+        n: parse_u64(file, line, "n", field(2))?,
+        mean: num(3)?,
+        std: num(4)?,
+        se: num(5)?,
+        ci95_low: num(6)?,
+        ci95_high: num(7)?,
+        p01: num(8)?,
+        p05: num(9)?,
+        p50: num(10)?,
+        p95: num(11)?,
+        p99: num(12)?,
+        es95: num(13)?,
+    })
+}
+
+/// Reads summary.csv.
+pub fn read_summary(file: &Path) -> Result<Vec<SummaryRow>, ReportError> {
+    let mut r = csv_reader(file)?;
+    let h = header(file, &mut r)?;
+    let idx = SUMMARY_COLUMNS.iter().map(|c| column(file, &h, c)).collect::<Result<Vec<_>, _>>()?;
+    let mut rows = Vec::new();
+    for rec in r.records() {
+        let rec = rec.map_err(|e| from_csv(file, e))?;
+        rows.push(summary_row(file, &rec, &idx)?);
+    }
+    Ok(rows)
+}
+
+/// Reads the columns of paths.csv the report needs. Rows of a world must come in increasing path
+/// order, and the worlds of a paired run must cover the same paths.
+pub fn read_paths(file: &Path) -> Result<PathsData, ReportError> {
+    let mut r = csv_reader(file)?;
+    let h = header(file, &mut r)?;
+    let i_path = column(file, &h, "path")?;
+    let i_prim = column(file, &h, "primitive")?;
+    let i_cost = COST_COLUMNS.iter().map(|c| column(file, &h, c)).collect::<Result<Vec<_>, _>>()?;
+    let i_interest = h.iter().position(|c| c == "interest_usd");
+    let i_premium = h.iter().position(|c| c == "premium_usd");
+    let mut worlds: Vec<(String, WorldPaths)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for rec in r.records() {
+        let rec = rec.map_err(|e| from_csv(file, e))?;
+        let line = record_line(&rec);
+        let path = parse_u64(file, line, "path", rec.get(i_path).unwrap_or(""))?;
+        let prim = rec.get(i_prim).unwrap_or("").trim().to_string();
+        if prim.is_empty() {
+            return Err(csv_err(file, line, "blank `primitive`"));
+        }
+        let k = *index.entry(prim.clone()).or_insert_with(|| {
+            worlds.push((prim.clone(), WorldPaths::default()));
+            worlds.len() - 1
+        });
+        let w = &mut worlds[k].1;
+        if let Some(&last) = w.path.last() {
+            if path <= last {
+                return Err(csv_err(
+                    file,
+                    line,
+                    format!(
+                        "path {path} of `{prim}` after path {last}: rows must be in increasing path order"
+                    ),
+                ));
+            }
+        }
+        let mut v = [0.0; 4];
+        for (j, &i) in i_cost.iter().enumerate() {
+            let x = parse_f64(file, line, COST_COLUMNS[j], rec.get(i).unwrap_or(""))?;
+            if !x.is_finite() {
+                return Err(csv_err(file, line, format!("column `{}`: {x} is not finite", COST_COLUMNS[j])));
+            }
+            v[j] = x;
+        }
+        let transfer_col = match prim.as_str() {
+            "cdp" => i_interest.map(|i| (i, "interest_usd")),
+            "pn" => i_premium.map(|i| (i, "premium_usd")),
+            _ => None,
+        };
+        let transfer = match transfer_col {
+            Some((i, name)) => match rec.get(i).unwrap_or("").trim() {
+                "" => None,
+                s => Some(parse_f64(file, line, name, s)?),
+            },
+            None => None,
+        };
+        w.path.push(path);
+        w.fees.push(v[0]);
+        w.slippage.push(v[1]);
+        w.oracle_loss.push(v[2]);
+        w.shortfall.push(v[3]);
+        w.transfer.push(transfer);
+    }
+    if let [(a, wa), (b, wb), ..] = worlds.as_slice() {
+        if wa.path != wb.path {
+            return Err(csv_err(
+                file,
+                0,
+                format!("worlds `{a}` and `{b}` do not cover the same paths: they cannot be paired"),
+            ));
+        }
+    }
+    Ok(PathsData { worlds })
+}
+
+/// Reads sweep.csv: the grid's columns, then summary.csv's.
+pub fn read_sweep(file: &Path) -> Result<SweepData, ReportError> {
+    let mut r = csv_reader(file)?;
+    let h = header(file, &mut r)?;
+    let first = column(file, &h, "primitive")?;
+    if first == 0 {
+        return Err(csv_err(file, 1, "no grid column before `primitive`"));
+    }
+    let grid: Vec<String> = h[..first].to_vec();
+    let idx = SUMMARY_COLUMNS.iter().map(|c| column(file, &h, c)).collect::<Result<Vec<_>, _>>()?;
+    let mut rows = Vec::new();
+    for rec in r.records() {
+        let rec = rec.map_err(|e| from_csv(file, e))?;
+        let point = (0..first).map(|i| rec.get(i).unwrap_or("").trim().to_string()).collect();
+        rows.push(SweepRow { point, summary: summary_row(file, &rec, &idx)? });
+    }
+    Ok(SweepData { grid, rows })
+}
+
+/// Counts the data rows of a CSV file (checking that it parses).
+fn count_rows(file: &Path) -> Result<u64, ReportError> {
+    let mut r = csv_reader(file)?;
+    header(file, &mut r)?;
+    let mut n = 0;
+    let mut rec = csv::StringRecord::new();
+    while r.read_record(&mut rec).map_err(|e| from_csv(file, e))? {
+        n += 1;
+    }
+    Ok(n)
+}

@@ -1,0 +1,297 @@
+//! `headroom report`: a markdown write-up of one or more result folders, with SVG plots.
+//!
+//! [`write_report`] reads each folder written by `headroom run` (or `headroom sweep`): its
+//! manifest.json, summary.csv, paths.csv and sweep.csv, and writes `FILE.md` with
+//!
+//! - the run's facts (paths, seed, worlds, config hash, git commit) and the resolved experiment;
+//! - the summary table (mean with its 95% interval, p50, p95, p99, es95 per metric and primitive,
+//!   the paired `diff` rows) and the per-path totals with a sentence on whether the CDP minus P/N
+//!   difference of total cost is significant;
+//! - "who pays what": per world, transfers to third parties, losses and transfers between
+//!   borrower and lender, kept apart, each with the party who pays and the one who receives;
+//! - plots in `FILE_files/` (SVG, linked relatively): the distributions of per-path total loss and
+//!   total cost of both worlds on one chart, the worst path of each world (price, oracle price and
+//!   cumulative exits, through a [`PathTracer`]), and for a sweep one chart per key metric
+//!   against the first grid column.
+//!
+//! Totals (docs/reporting.md): total loss = slippage_usd + shortfall_usd + oracle_loss_usd per
+//! path; total cost = fees_usd + total loss. Interest and the put premium are transfers between
+//! borrower and lender and are never added to either.
+//!
+//! Everything is written into a staging folder next to `FILE.md` and renamed into place, so an
+//! error leaves no half-written report and keeps an earlier one.
+
+mod data;
+mod plots;
+mod tables;
+#[cfg(test)]
+mod tests;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use data::Folder;
+
+/// One world's path, step by step, as the worst-path plot draws it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WorldTrace {
+    /// Time of each point, days from the start (the start included).
+    pub times_days: Vec<f64>,
+    /// Market price at each point, USD.
+    pub price: Vec<f64>,
+    /// Oracle price at each point, USD.
+    pub oracle_price: Vec<f64>,
+    /// Exits (liquidations or rolls) up to and including each point.
+    pub exits_cumulative: Vec<u64>,
+}
+
+/// Re-simulates one path of one world of a result folder, for the worst-path plot.
+///
+/// The report cannot run the engine itself; the caller implements this, e.g. by rebuilding the
+/// experiment from manifest.json's `config` and calling `Experiment::trace_path`.
+pub trait PathTracer {
+    /// The trace of global path `path` of world `world` (`cdp` or `pn`) of the result in `dir`;
+    /// `Ok(None)` when the world cannot be traced (the plot is then skipped with a note).
+    fn trace(&self, dir: &Path, world: &str, path: u64) -> Result<Option<WorldTrace>, String>;
+}
+
+/// Options of [`write_report`].
+#[derive(Clone, Copy)]
+pub struct ReportOptions<'a> {
+    /// The report's title; `None`: the experiment's name (one folder) or a list of them.
+    pub title: Option<&'a str>,
+    /// The command line that produced the report, written under the title so the write-up can
+    /// be regenerated; `None`: not written.
+    pub command_line: Option<&'a str>,
+    /// Re-simulates the worst paths; `None`: the worst-path plots are skipped with a note.
+    pub tracer: Option<&'a dyn PathTracer>,
+    /// Width and height of every plot, pixels.
+    pub plot_size: (u32, u32),
+}
+
+impl Default for ReportOptions<'_> {
+    fn default() -> Self {
+        ReportOptions { title: None, command_line: None, tracer: None, plot_size: (800, 500) }
+    }
+}
+
+impl std::fmt::Debug for ReportOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReportOptions")
+            .field("title", &self.title)
+            .field("command_line", &self.command_line)
+            .field("tracer", &self.tracer.map(|_| "dyn PathTracer"))
+            .field("plot_size", &self.plot_size)
+            .finish()
+    }
+}
+
+/// What [`write_report`] wrote.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReportSummary {
+    /// The markdown file.
+    pub markdown: PathBuf,
+    /// The folder of the plots (`FILE_files/` next to `FILE.md`).
+    pub plots_dir: PathBuf,
+    /// Every SVG written, in the order the report shows them.
+    pub plots: Vec<PathBuf>,
+    /// Number of result folders reported.
+    pub folders: usize,
+    /// What was skipped and why (e.g. no paths.csv, no tracer), as written in the report.
+    pub notes: Vec<String>,
+}
+
+/// Why a report could not be written. Each names the folder or file and the problem.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// No result folder was given.
+    #[error("no result folder given: `headroom report DIR... --out FILE.md`")]
+    NoFolders,
+    /// A result folder does not exist (or is not a folder).
+    #[error("{}: no such result folder", .dir.display())]
+    MissingFolder {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// A required file of a result folder is missing.
+    #[error("{}: missing: {what}", .file.display())]
+    MissingFile {
+        /// The missing file.
+        file: PathBuf,
+        /// Why it is required.
+        what: &'static str,
+    },
+    /// A file could not be read.
+    #[error("{}: cannot read: {source}", .file.display())]
+    Read {
+        /// The file.
+        file: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A malformed CSV file (line 1 is the header; line 0: the file as a whole).
+    #[error("{}: line {line}: {message}", .file.display())]
+    Csv {
+        /// The file.
+        file: PathBuf,
+        /// The line (1-based).
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// A malformed manifest.json.
+    #[error("{}: {message}", .file.display())]
+    Manifest {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The path tracer failed or returned an inconsistent trace.
+    #[error("{}: tracing path {path} of world `{world}`: {message}", .dir.display())]
+    Trace {
+        /// The result folder.
+        dir: PathBuf,
+        /// The world.
+        world: String,
+        /// The global path index.
+        path: u64,
+        /// What went wrong.
+        message: String,
+    },
+    /// A plot could not be drawn.
+    #[error("{}: cannot draw the plot: {message}", .file.display())]
+    Plot {
+        /// The SVG file.
+        file: PathBuf,
+        /// The drawing error.
+        message: String,
+    },
+    /// The output could not be written.
+    #[error("{}: cannot write: {source}", .file.display())]
+    Write {
+        /// The file or folder.
+        file: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The output path is unusable.
+    #[error("{}: {message}", .out.display())]
+    Output {
+        /// The requested output.
+        out: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+impl ReportError {
+    /// Whether the error is the user's input (exit code 2) rather than the environment's (a
+    /// plot or a file that cannot be written: exit code 1).
+    pub fn is_input_error(&self) -> bool {
+        !matches!(self, ReportError::Plot { .. } | ReportError::Write { .. })
+    }
+}
+
+/// An SVG drawn for the report: its file name inside the plots folder and its content.
+pub(crate) struct Plot {
+    /// File name (no folder).
+    pub name: String,
+    /// The SVG document.
+    pub svg: String,
+}
+
+/// Writes the report of the result folders `dirs` to `out` (markdown) and its plots to
+/// `FILE_files/` next to it (`out` = `report.md` gives `report_files/`), replacing an earlier
+/// report only once everything is written.
+pub fn write_report(
+    dirs: &[PathBuf],
+    out: &Path,
+    opts: &ReportOptions,
+) -> Result<ReportSummary, ReportError> {
+    if dirs.is_empty() {
+        return Err(ReportError::NoFolders);
+    }
+    let (parent, file_name, plots_name) = output_names(out)?;
+    let folders = dirs.iter().map(|d| Folder::read(d)).collect::<Result<Vec<_>, _>>()?;
+    let (markdown, plots, notes) = tables::render(&folders, &plots_name, opts)?;
+
+    let stage = parent.join(format!(".{file_name}.tmp-{}", std::process::id()));
+    let res = stage_and_publish(&stage, &parent, &file_name, &plots_name, &markdown, &plots);
+    let _ = fs::remove_dir_all(&stage);
+    res?;
+    let plots_dir = parent.join(&plots_name);
+    Ok(ReportSummary {
+        markdown: parent.join(&file_name),
+        plots: plots.iter().map(|p| plots_dir.join(&p.name)).collect(),
+        plots_dir,
+        folders: folders.len(),
+        notes,
+    })
+}
+
+/// The output's folder, file name and plots folder name (`report.md` -> `report_files`).
+fn output_names(out: &Path) -> Result<(PathBuf, String, String), ReportError> {
+    let bad = |message: &str| ReportError::Output { out: out.to_path_buf(), message: message.to_string() };
+    let file_name = out
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| bad("must name a file, e.g. report.md"))?
+        .to_string();
+    if out.is_dir() {
+        return Err(bad("is a folder: --out takes the markdown file to write, e.g. report.md"));
+    }
+    let stem = Path::new(&file_name).file_stem().and_then(|s| s.to_str()).unwrap_or(&file_name).to_string();
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+    if !parent.is_dir() {
+        return Err(bad("its folder does not exist"));
+    }
+    Ok((parent, file_name, format!("{stem}_files")))
+}
+
+fn write_err(file: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
+    move |source| ReportError::Write { file: file.to_path_buf(), source }
+}
+
+/// Writes the markdown and plots into `stage`, then moves the plots folder and the markdown into
+/// `parent`, replacing earlier ones (the earlier plots folder is restored if the move fails).
+fn stage_and_publish(
+    stage: &Path,
+    parent: &Path,
+    file_name: &str,
+    plots_name: &str,
+    markdown: &str,
+    plots: &[Plot],
+) -> Result<(), ReportError> {
+    let _ = fs::remove_dir_all(stage);
+    let staged_plots = stage.join(plots_name);
+    fs::create_dir_all(&staged_plots).map_err(write_err(&staged_plots))?;
+    for p in plots {
+        let f = staged_plots.join(&p.name);
+        fs::write(&f, &p.svg).map_err(write_err(&f))?;
+    }
+    let staged_md = stage.join(file_name);
+    fs::write(&staged_md, markdown).map_err(write_err(&staged_md))?;
+
+    let final_plots = parent.join(plots_name);
+    let old = stage.join("old");
+    let had_old = final_plots.exists();
+    if had_old {
+        fs::rename(&final_plots, &old).map_err(write_err(&final_plots))?;
+    }
+    if let Err(e) = fs::rename(&staged_plots, &final_plots) {
+        if had_old {
+            let _ = fs::rename(&old, &final_plots);
+        }
+        return Err(write_err(&final_plots)(e));
+    }
+    let final_md = parent.join(file_name);
+    if let Err(e) = fs::rename(&staged_md, &final_md) {
+        let _ = fs::remove_dir_all(&final_plots);
+        if had_old {
+            let _ = fs::rename(&old, &final_plots);
+        }
+        return Err(write_err(&final_md)(e));
+    }
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! Unit tests of the report's helpers (number formats, curves, checks), with hand-computed
+//! expectations. The whole report is tested on fixture folders in tests/integration/report.rs.
+
+use super::plots::{compact, exceedance_steps, padded, percent, thin, Ticks};
+use super::tables::{check_trace, fmt_ci, fmt_count, fmt_num, significance, worst_index};
+use super::WorldTrace;
+
+#[test]
+fn numbers_keep_four_significant_digits() {
+    let cases = [
+        (0.0, "0"),
+        (-0.0, "0"),
+        (1234.5678, "1,235"),
+        (-1_234_567.0, "-1,234,567"),
+        (999.96, "1,000"),
+        (999.4, "999.4"),
+        (12.3456, "12.35"),
+        (-2.5, "-2.5"),
+        (0.5, "0.5"),
+        (0.000125, "0.000125"),
+        (1.5e-5, "1.500e-5"),
+        (2e15, "2.000e15"),
+        (f64::NAN, "n/a"),
+        (f64::INFINITY, "inf"),
+    ];
+    for (x, want) in cases {
+        assert_eq!(fmt_num(x), want, "{x}");
+    }
+    assert_eq!(fmt_ci(-4.8, 14.8), "[-4.8, 14.8]");
+    assert_eq!(
+        (fmt_count(999), fmt_count(100_000), fmt_count(1_234_567)),
+        ("999".into(), "100,000".into(), "1,234,567".into())
+    );
+}
+
+#[test]
+fn exceedance_counts_zeros_in_n_but_draws_only_positive_values() {
+    // Positive values 1, 5, 5, 10 of n = 6: S(1) = 4/6, S(5) = 3/6, S(10) = 1/6.
+    let pts = exceedance_steps(&[0.0, 0.0, 5.0, 1.0, 5.0, 10.0]);
+    let want = [(1.0, 4.0 / 6.0), (5.0, 4.0 / 6.0), (5.0, 3.0 / 6.0), (10.0, 3.0 / 6.0), (10.0, 1.0 / 6.0)];
+    assert_eq!(pts, want);
+    assert!(exceedance_steps(&[0.0, 0.0]).is_empty());
+    assert!(exceedance_steps(&[]).is_empty());
+}
+
+#[test]
+fn exceedance_of_many_values_is_thinned_but_keeps_the_tail() {
+    let values: Vec<f64> = (1..=100_000).map(f64::from).collect();
+    let pts = exceedance_steps(&values);
+    assert!(pts.len() <= 2 * 1502, "{} points", pts.len());
+    // The ten largest values are all there, each with its exact share (rank / n).
+    for r in 1..=10u32 {
+        let x = f64::from(100_001 - r);
+        let s = f64::from(r) / 100_000.0;
+        assert!(pts.contains(&(x, s)), "rank {r}");
+    }
+    assert_eq!(pts[0], (1.0, 1.0));
+    assert!(pts.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 >= w[1].1));
+}
+
+#[test]
+fn thinning_keeps_spikes_and_order() {
+    let mut ys = vec![1.0; 100];
+    ys[55] = 50.0;
+    ys[12] = -3.0;
+    let keep = thin(&ys, 40);
+    assert!(keep.len() <= 40);
+    assert!(keep.contains(&55) && keep.contains(&12) && keep.contains(&0) && keep.contains(&99));
+    assert!(keep.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(thin(&ys[..10], 40), (0..10).collect::<Vec<_>>());
+}
+
+#[test]
+fn axis_ranges_and_labels() {
+    assert_eq!(padded(0.0, 0.0, 0.1), (0.0, 1.0));
+    assert_eq!(padded(5.0, 5.0, 0.1), (4.75, 5.25));
+    assert_eq!(padded(0.0, 100.0, 0.1), (0.0, 110.0));
+    assert_eq!(padded(f64::NAN, 1.0, 0.1), (0.0, 1.1));
+    let k = Ticks::for_range(0.0, 12_000.0);
+    assert_eq!((k.label(2500.0), k.label(10_000.0), k.label(0.0)), ("2.5k".into(), "10k".into(), "0".into()));
+    let plain = Ticks::for_range(1800.0, 3000.0);
+    assert_eq!(plain.label(2500.0), "2,500");
+    assert_eq!(Ticks::for_range(0.0, 1.0).label(0.25), "0.25");
+    assert_eq!(Ticks::for_range(0.0, 3e6).label(1.5e6), "1.5M");
+    assert_eq!(
+        (compact(&2000.0), compact(&1.5e6), compact(&50.0)),
+        ("2k".into(), "1.5M".into(), "50".into())
+    );
+    assert_eq!(
+        [1.0, 0.1, 0.01, 0.001, 0.0001].map(|v| percent(&v)),
+        ["100%", "10%", "1%", "0.1%", "0.01%"].map(String::from)
+    );
+}
+
+#[test]
+fn the_significance_sentence_follows_the_interval() {
+    let s = significance(179.5, 7.186, 351.8, 4, true);
+    assert!(s.contains("is **significant**") && s.contains("costs 179.5 USD per path more"), "{s}");
+    let s = significance(-20.0, -30.0, -10.0, 100, true);
+    assert!(s.contains("is **significant**") && s.contains("costs 20 USD per path less"), "{s}");
+    let s = significance(5.0, -1.0, 11.0, 100, true);
+    assert!(s.contains("**not significant**") && s.contains("the interval contains 0"), "{s}");
+    let s = significance(5.0, -1.0, 11.0, 100, false);
+    assert!(s.contains("**not shown significant**") && s.contains("paths.csv"), "{s}");
+    let s = significance(0.0, 0.0, 0.0, 7, true);
+    assert!(s.contains("exactly the same on each of the 7 paths"), "{s}");
+    let s = significance(3.0, f64::NAN, f64::NAN, 1, true);
+    assert!(s.contains("cannot be computed from 1 path(s)"), "{s}");
+}
+
+#[test]
+fn the_worst_path_is_the_first_largest_cost() {
+    assert_eq!(worst_index(&[1.0, 5.0, 2.0, 5.0]), Some(1));
+    assert_eq!(worst_index(&[0.0, 0.0]), Some(0));
+    assert_eq!(worst_index(&[]), None);
+}
+
+#[test]
+fn traces_are_checked_before_drawing() {
+    let good = WorldTrace {
+        times_days: vec![0.0, 0.5, 1.0],
+        price: vec![3000.0, 2500.0, 2600.0],
+        oracle_price: vec![3000.0, 3000.0, 2500.0],
+        exits_cumulative: vec![0, 2, 2],
+    };
+    assert_eq!(check_trace(&good), Ok(()));
+    let mut t = good.clone();
+    t.oracle_price.pop();
+    assert_eq!(check_trace(&t).unwrap_err(), "oracle_price has 2 points where times_days has 3");
+    let mut t = good.clone();
+    t.times_days[2] = 0.2;
+    assert!(check_trace(&t).unwrap_err().contains("times_days[2] = 0.2"));
+    let mut t = good.clone();
+    t.price[1] = f64::NAN;
+    assert!(check_trace(&t).unwrap_err().starts_with("price[1] = NaN"));
+    let mut t = good.clone();
+    t.exits_cumulative[2] = 1;
+    assert_eq!(check_trace(&t).unwrap_err(), "exits_cumulative decreases at point 2");
+    let t = WorldTrace {
+        times_days: vec![0.0],
+        price: vec![1.0],
+        oracle_price: vec![1.0],
+        exits_cumulative: vec![0],
+    };
+    assert!(check_trace(&t).is_err());
+}

@@ -190,8 +190,13 @@ impl PriceHistory {
         let cap = self.times.len();
         self.times[self.head] = t_years;
         self.prices[self.head] = price;
-        self.head = (self.head + 1) % cap;
-        self.len = (self.len + 1).min(cap);
+        self.head += 1;
+        if self.head == cap {
+            self.head = 0;
+        }
+        if self.len < cap {
+            self.len += 1;
+        }
     }
 
     /// The `i`-th kept observation, oldest first.

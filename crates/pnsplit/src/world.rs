@@ -233,7 +233,10 @@ struct RoundCtx {
     x: f64,
     ln_x: f64,
     now: f64,
+    /// A fresh roll's value per unit, `x P(1, 1/roll_target, maturity)`.
     p_new: f64,
+    /// `Delta' / p_new`: the ETH-delta a fresh roll takes on per USD rolled.
+    shed_per_value: f64,
     market_price: f64,
     step: u32,
     round: u32,
@@ -255,6 +258,8 @@ struct State {
     member_units: Vec<f64>,
     /// Patient execution: ETH to sell at step `s`, in slot `s % patience`.
     pending: Vec<f64>,
+    /// No settlement is due before this time (a lower bound; `settle_due` recomputes it).
+    next_due: f64,
     history: PriceHistory,
     acc: PathAcc,
     premium_usd: f64,
@@ -425,6 +430,7 @@ impl PnWorld {
             next: vec![NONE; n],
             member_units: vec![0.0; n],
             pending: vec![0.0; sh.patience],
+            next_due: f64::NEG_INFINITY,
             history: PriceHistory::new(capacity),
             acc: PathAcc::default(),
             premium_usd: sh.premium_usd,
@@ -491,8 +497,8 @@ impl State {
         let j = self.cursor;
         let h = sh.holders[j];
         let v = h.units * p;
-        let u_new = v / rc.p_new;
-        let shed = h.units * d - u_new * sh.new_delta;
+        // shed = u d - u' Delta' with u' = V / p' = u p / p': u (d - p Delta'/p').
+        let shed = h.units * (d - p * rc.shed_per_value);
         let fee = sh.fee * v;
         out.sell += shed.max(0.0);
         out.v_total += v;
@@ -501,7 +507,7 @@ impl State {
         self.acc.exits += 1;
         self.acc.hit += 1;
         if rc.events {
-            self.member_units[j] = u_new;
+            self.member_units[j] = v / rc.p_new;
             ev.push(roll_event(rc, h.id, shed, v, fee));
         }
         self.append(out, j as u32);
@@ -522,8 +528,7 @@ impl State {
         g.state = GroupState::Merged;
         let g = *g;
         let v = g.units * p;
-        let u_new = v / rc.p_new;
-        let shed = g.units * d - u_new * sh.new_delta;
+        let shed = g.units * (d - p * rc.shed_per_value);
         out.sell += shed.max(0.0);
         out.v_total += v;
         out.rolled += g.members;
@@ -534,10 +539,9 @@ impl State {
             while j != NONE {
                 let uj = self.member_units[j as usize];
                 let vj = uj * p;
-                let uj_new = vj / rc.p_new;
                 let id = sh.holders[j as usize].id;
-                ev.push(roll_event(rc, id, uj * d - uj_new * sh.new_delta, vj, sh.fee * vj));
-                self.member_units[j as usize] = uj_new;
+                ev.push(roll_event(rc, id, uj * (d - p * rc.shed_per_value), vj, sh.fee * vj));
+                self.member_units[j as usize] = vj / rc.p_new;
                 j = self.next[j as usize];
             }
         }
@@ -581,18 +585,33 @@ impl State {
         market_price: f64,
         ev: &mut EventSink,
     ) -> RoundOut {
+        let n = sh.holders.len();
+        let empty = RoundOut { rolled: 0, v_total: 0.0, sell: 0.0, head: NONE, tail: NONE };
+        // Fast exit for the trigger policy when neither the highest untouched strike nor the
+        // highest group strike triggers (most steps): no logarithm, no pricing.
+        if sh.policy == RollPolicy::Trigger && !calendar && sh.roll_before <= 0.0 {
+            let untouched = !self.untouched_settled
+                && self.cursor < n
+                && now <= sh.maturity + sh.eps
+                && x / sh.holders[self.cursor].strike < sh.trigger;
+            let group = self.heap.peek().is_some_and(|top| x / top.key < sh.trigger);
+            if !untouched && !group {
+                return empty;
+            }
+        }
+        let p_new = x * sh.new_p_per_x;
         let rc = RoundCtx {
             x,
             ln_x: x.ln(),
             now,
-            p_new: x * sh.new_p_per_x,
+            p_new,
+            shed_per_value: sh.new_delta / p_new,
             market_price,
             step: step as u32,
             round,
             events: ev.enabled(),
         };
-        let mut out = RoundOut { rolled: 0, v_total: 0.0, sell: 0.0, head: NONE, tail: NONE };
-        let n = sh.holders.len();
+        let mut out = empty;
 
         // Holders that never rolled: one maturity, sorted by strike.
         if !self.untouched_settled && self.cursor < n && now <= sh.maturity + sh.eps {
@@ -723,6 +742,7 @@ impl State {
                 RollPolicy::Calendar | RollPolicy::Hold => {}
             }
             self.fifo.push_back(gid);
+            self.next_due = self.next_due.min(now + sh.maturity + sh.delay);
         }
         out
     }
@@ -806,6 +826,7 @@ impl State {
                 self.settle_untouched(sh, x_d, step, ev);
             }
         }
+        self.next_due = if self.untouched_settled { f64::INFINITY } else { sh.maturity + sh.delay };
         while let Some(&gid) = self.fifo.front() {
             let g = self.groups[gid as usize];
             if g.state != GroupState::Live {
@@ -816,6 +837,7 @@ impl State {
                 self.settle_group(sh, gid, x_d, step, ev);
                 self.fifo.pop_front();
             } else {
+                self.next_due = self.next_due.min(g.maturity + sh.delay);
                 break;
             }
         }
@@ -924,7 +946,9 @@ impl State {
         self.acc.max_rounds = self.acc.max_rounds.max(rounds);
         let x_d = market.price();
         self.history.push(now, x_d);
-        self.settle_due(sh, now, x_d, ctx.step, false, ev);
+        if self.next_due <= now + sh.eps {
+            self.settle_due(sh, now, x_d, ctx.step, false, ev);
+        }
         if sh.p_drift_every > 0 && (ctx.step + 1) % sh.p_drift_every == 0 {
             self.mark(sh, now, x_d);
         }
@@ -972,6 +996,7 @@ impl Primitive for PnWorld {
         st.heap.clear();
         st.fifo.clear();
         st.pending.fill(0.0);
+        st.next_due = f64::NEG_INFINITY;
         st.history.clear();
         st.history.push(0.0, market.price());
         st.acc = PathAcc::default();

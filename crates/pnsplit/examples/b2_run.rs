@@ -1,10 +1,11 @@
 //! Runs benchmark B2 on N paths over T threads (paths split in contiguous blocks) and prints
 //! each metric's mean and standard error beside the reference figures, and the wall time.
 //!
-//! `cargo run --release -p headroom-pnsplit --example b2_run -- [PATHS] [THREADS] [SEED]`
+//! `cargo run --release -p headroom-pnsplit --example b2_run -- [PATHS] [THREADS] [SEED] [P_DRIFT_EVERY]`
+//! (defaults 20000, 2, 1 and 0: B2 marks no P value).
 
 use headroom_market::{EventSink, PathMetrics};
-use headroom_pnsplit::b2;
+use headroom_pnsplit::{b2, PnSpec};
 use std::time::Instant;
 
 fn main() {
@@ -12,8 +13,10 @@ fn main() {
     let paths = args.first().copied().unwrap_or(20_000);
     let threads = args.get(1).copied().unwrap_or(2).max(1);
     let seed = args.get(2).copied().unwrap_or(1);
+    let p_drift_every = args.get(3).copied().unwrap_or(0) as u32;
     let start = Instant::now();
-    let driver = b2::Driver::new(&b2::spec(), seed).expect("B2's spec is valid");
+    let spec = PnSpec { p_drift_every_steps: p_drift_every, ..b2::spec() };
+    let driver = b2::Driver::new(&spec, seed).expect("B2's spec is valid");
     let built = start.elapsed();
     let rows: Vec<PathMetrics> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
@@ -41,6 +44,7 @@ fn main() {
         ("positions_hit", f64::NAN, f64::NAN),
         ("oracle_loss_usd", f64::NAN, f64::NAN),
         ("premium_usd", f64::NAN, f64::NAN),
+        ("p_drift", f64::NAN, f64::NAN),
     ];
     let get = |m: &PathMetrics, i: usize| -> f64 {
         [
@@ -55,6 +59,7 @@ fn main() {
             m.positions_hit as f64,
             m.oracle_loss_usd,
             m.premium_usd.unwrap_or(f64::NAN),
+            m.p_drift.unwrap_or(f64::NAN),
         ][i]
     };
     let n = rows.len() as f64;

@@ -599,6 +599,9 @@ impl State {
                 return empty;
             }
         }
+        if sh.policy == RollPolicy::Calendar && !calendar && sh.roll_before <= 0.0 {
+            return empty;
+        }
         let p_new = x * sh.new_p_per_x;
         let rc = RoundCtx {
             x,

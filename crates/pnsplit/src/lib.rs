@@ -1,54 +1,31 @@
-//! The P/N world (interim: the market-only world until the liquidation engine lands).
+//! The P/N split: one unit of an asset split into two claims P and N whose values always sum
+//! to the unit's value, settled once at maturity by a slow oracle, and rolled to lower strikes
+//! to keep P's value stable in USD (DESIGN.md, The P/N split; ethresear.ch/t/25036).
+//!
+//! * [`payoff`]: how a settlement price divides a unit between P and N (capped, linear, binary).
+//! * [`pricing`]: Black-Scholes values and ETH-deltas of P and N before maturity.
+//! * [`settlement`]: the slow settlement oracle and the zero-sum settlement transfer.
+//! * [`spec`]: the `[pn]` table of an experiment.
+//! * [`world`]: the P/N world, a [`headroom_market::Primitive`] the experiment runner drives.
+//! * [`b2`]: benchmark B2's inputs and a single-path driver.
+//!
+//! Architecture invariants: no I/O; library functions return [`PnError`] on bad input and never
+//! panic; a step costs O(log n) plus the rolls it performs and allocates nothing once its
+//! buffers have grown.
 
 #![warn(missing_docs)]
 
-use headroom_market::{
-    BadPrint, Cohort, EventSink, OracleModel, PathMetrics, PathRng, Primitive, StepCtx, WorldEnv, WorldMarket,
-};
-use serde::{Deserialize, Serialize};
+pub mod b2;
+pub mod error;
+pub mod payoff;
+pub mod pricing;
+pub mod settlement;
+pub mod spec;
+pub mod world;
 
-/// The `[pn]` table of an experiment.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PnSpec {
-    /// The oracle the protocol reads.
-    #[serde(default)]
-    pub roll_oracle: OracleModel,
-    /// Bad prints injected into that oracle.
-    #[serde(default)]
-    pub roll_oracle_errors: Vec<BadPrint>,
-}
-
-/// Errors of the P/N crate.
-#[derive(Debug, thiserror::Error)]
-pub enum PnError {
-    /// A market parameter.
-    #[error(transparent)]
-    Market(#[from] headroom_market::MarketError),
-}
-
-impl PnSpec {
-    /// Checks every parameter.
-    pub fn validate(&self) -> Result<(), PnError> {
-        self.roll_oracle.validate()?;
-        Ok(())
-    }
-}
-
-/// The P/N world.
-#[derive(Clone, Debug)]
-pub struct PnWorld;
-
-impl PnWorld {
-    /// Builds the world.
-    pub fn new(spec: &PnSpec, cohort: &Cohort, env: &WorldEnv) -> Result<Self, PnError> {
-        let _ = (spec, cohort, env);
-        Ok(PnWorld)
-    }
-}
-
-impl Primitive for PnWorld {
-    fn begin_path(&mut self, _market: &WorldMarket) {}
-    fn step(&mut self, _ctx: &StepCtx, _m: &mut WorldMarket, _rng: &mut PathRng, _e: &mut EventSink) {}
-    fn end_path(&mut self, _ctx: &StepCtx, _m: &WorldMarket, _metrics: &mut PathMetrics) {}
-}
+pub use error::PnError;
+pub use payoff::Payoff;
+pub use pricing::{bs_call, quote, PairQuote};
+pub use settlement::{Manipulation, SettlementMethod, SettlementSpec};
+pub use spec::{PayoffShape, PnSpec, RollPolicy};
+pub use world::{InvariantStats, PnWorld};

@@ -27,6 +27,8 @@ enum Command {
         /// The experiment file (TOML).
         file: PathBuf,
     },
+    /// Black-Scholes values and ETH-deltas of one P/N pair.
+    Price(PriceArgs),
     /// Where one position's trigger sits: liquidation price, distance, probability of liquidation.
     Position(PositionArgs),
     /// Write a markdown report with tables and SVG plots of result or sweep folders.
@@ -50,6 +52,28 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+#[derive(clap::Args, Debug)]
+struct PriceArgs {
+    /// Price of the asset, USD.
+    #[arg(long, allow_negative_numbers = true)]
+    spot: f64,
+    /// Strike K of the pair, USD.
+    #[arg(long, allow_negative_numbers = true)]
+    strike: f64,
+    /// Pricing volatility, annualised (0.9 = 90%).
+    #[arg(long, allow_negative_numbers = true)]
+    vol: f64,
+    /// Days to maturity.
+    #[arg(long, allow_negative_numbers = true)]
+    days: f64,
+    /// Interest rate, annualised, continuously compounded.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    rate: f64,
+    /// Print JSON (keys p_usd, n_usd, p_delta, n_delta).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -153,6 +177,7 @@ pub fn main() -> i32 {
         Command::Sweep(a) => sweep(a),
         Command::Merge { dirs, out } => merge(&dirs, &out),
         Command::Position(a) => position(&a),
+        Command::Price(a) => price(&a),
         Command::Report { dirs, out, title } => return report(&dirs, &out, title.as_deref()),
     };
     match res {
@@ -324,6 +349,44 @@ fn merge(dirs: &[PathBuf], out: &Path) -> Result<(), Error> {
     let info = headroom_montecarlo::merge::merge(dirs, out, env!("HEADROOM_GIT_COMMIT"))?;
     eprintln!("{}: merged {} shards, {} paths", info.name, dirs.len(), info.paths);
     println!("summary: {}", out.join("summary.csv").display());
+    Ok(())
+}
+
+fn price(a: &PriceArgs) -> Result<(), Error> {
+    let bad = |flag: &str, v: f64, allowed: &str| {
+        Err(Error::Usage { flag: flag.into(), message: format!("{v}: {allowed}") })
+    };
+    if !(a.spot.is_finite() && a.spot > 0.0) {
+        return bad("--spot", a.spot, "must be > 0");
+    }
+    if !(a.strike.is_finite() && a.strike > 0.0) {
+        return bad("--strike", a.strike, "must be > 0");
+    }
+    if !(a.vol.is_finite() && (0.0..=20.0).contains(&a.vol)) {
+        return bad("--vol", a.vol, "must be within [0, 20]");
+    }
+    if !(a.days.is_finite() && a.days > 0.0) {
+        return bad("--days", a.days, "must be > 0");
+    }
+    if !(a.rate.is_finite() && (-1.0..=1.0).contains(&a.rate)) {
+        return bad("--rate", a.rate, "must be within [-1, 1]");
+    }
+    let q = headroom_pnsplit::quote(a.spot, a.strike, a.vol, a.days / 365.0, a.rate)
+        .map_err(|e| Error::Usage { flag: "price".into(), message: e.to_string() })?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&q).unwrap_or_default());
+    } else {
+        println!("P (min(x, K) at maturity)  {:.4} USD   ETH-delta {:.6}", q.p_usd, q.p_delta);
+        println!("N ((x - K)+ at maturity)   {:.4} USD   ETH-delta {:.6}", q.n_usd, q.n_delta);
+        println!(
+            "P + N = {:.4} = spot; strike {}, vol {}, {} days, rate {}",
+            q.p_usd + q.n_usd,
+            a.strike,
+            a.vol,
+            a.days,
+            a.rate
+        );
+    }
     Ok(())
 }
 

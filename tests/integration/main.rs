@@ -1,6 +1,7 @@
 //! End-to-end tests of the `headroom` binary: one test binary, a module per area.
 
 mod bad_input;
+mod commands;
 mod common;
 mod determinism;
 mod report;

@@ -65,7 +65,7 @@ pub fn bs_call(spot: f64, strike: f64, vol: f64, tau_years: f64, rate: f64) -> f
 }
 
 /// The values and ETH-deltas of one P/N pair (one unit of the asset split at strike K).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct PairQuote {
     /// P's value, USD: `x - Call = x Phi(-d1) + K e^{-r tau} Phi(d2)`.
     pub p_usd: f64,

@@ -1,1 +1,27 @@
-//! placeholder
+//! The CDP world of Headroom: positions under a protocol's real liquidation rules, liquidators
+//! and keepers with latency and costs, borrowers' top-ups, and the cascade of forced sales
+//! through the market (DESIGN.md, The CDP).
+//!
+//! * [`CdpSpec`]: the `[cdp]` table of an experiment (protocol preset, overrides, behaviour,
+//!   borrow rate, oracle), checked by [`CdpSpec::validate`] and resolved into [`CdpParams`].
+//! * [`CdpWorld`]: built by [`CdpWorld::new`] from a spec, a cohort and the world's environment;
+//!   implements [`headroom_market::Primitive`], so the runner drives it path by path and step by
+//!   step and reads its [`headroom_market::PathMetrics`].
+//! * [`mechanics`]: each mechanism's liquidation rule as a pure function (generic, Aave v3.3,
+//!   Maker flip and clip, Liquity v1/v2, Compound v3), with its formula and source.
+//!
+//! Architecture invariants: no I/O; the per-step code allocates nothing in steady state and never
+//! scans the cohort (a step costs O(log n) plus the positions it acts on); randomness comes only
+//! from the world's own stream passed to [`headroom_market::Primitive::step`].
+
+#![warn(missing_docs)]
+
+mod book;
+pub mod error;
+pub mod mechanics;
+pub mod spec;
+pub mod world;
+
+pub use error::CdpError;
+pub use spec::{CdpParams, CdpSpec, Mechanism, Protocol};
+pub use world::{CdpWorld, Ledger, PositionState};

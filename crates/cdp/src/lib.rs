@@ -15,6 +15,8 @@
 //! from the world's own stream passed to [`headroom_market::Primitive::step`].
 
 #![warn(missing_docs)]
+// `!(a > b)` is meant: it is true when either side is NaN, so a NaN price liquidates nothing.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 mod book;
 pub mod error;

@@ -362,7 +362,7 @@ mod tests {
         check!(o.repaid_usd, 12_000.0);
         check!(o.seized, 4.5);
         check!(o.fee_usd, 600.0);
-        check!(o.sold, 4.5 - 0.021428571428571429);
+        check!(o.sold, 4.5 - 0.021_428_571_428_571_43);
         check!(o.coll_after, 5.5);
         check!(o.debt_after, 12_000.0);
         // HF after: 5.5 x 2,800 x 0.83 / 12,000 = 1.06517 > 0.96833: it improved, since

@@ -931,16 +931,14 @@ impl CdpWorld {
             let mut taken = 0.0;
             let mut raised = 0.0;
             match &params.mechanism {
-                Mechanism::Flip(fp) => {
-                    if now_s + 1e-6 >= a.settle_s {
-                        let s = mechanics::flip_settle(fp, a.lot, a.tab, p, a.working);
-                        taken = s.taken;
-                        raised = s.raised_usd;
-                        a.lot -= taken;
-                        a.raised += raised;
-                        done = true;
-                        self.st.flips_in_flight -= 1;
-                    }
+                Mechanism::Flip(fp) if now_s + 1e-6 >= a.settle_s => {
+                    let s = mechanics::flip_settle(fp, a.lot, a.tab, p, a.working);
+                    taken = s.taken;
+                    raised = s.raised_usd;
+                    a.lot -= taken;
+                    a.raised += raised;
+                    done = true;
+                    self.st.flips_in_flight -= 1;
                 }
                 Mechanism::Clip(cp) => {
                     for _ in 0..4 {

@@ -77,7 +77,8 @@ fn b1_means_agree_with_the_reference_within_4_combined_standard_errors() {
         let xs: Vec<f64> = rows.iter().map(|m| metric(m, k)).collect();
         let (mean, se) = mean_se(&xs);
         let tol = 4.0 * (se * se + ref_se * ref_se).sqrt();
-        report.push_str(&format!("{name}: {mean:.2} (se {se:.2}) vs {ref_mean} (se {ref_se}), tol {tol:.2}\n"));
+        report
+            .push_str(&format!("{name}: {mean:.2} (se {se:.2}) vs {ref_mean} (se {ref_se}), tol {tol:.2}\n"));
         if (mean - ref_mean).abs() > tol {
             bad.push(name);
         }

@@ -27,14 +27,16 @@ fn capo_liquidates_exactly_the_positions_below_the_ratio_all_wrongfully() {
     // close factor), debt = c x 1.228 x 0.955 / h. Position 11 is small: 1,000 wstETH at HF
     // 1.01, debt 1,161.13 < 2,000, so one liquidation takes it all.
     let hfs = [1.0, 1.005, 1.01, 1.02, 1.025, 1.028, 1.0285, 1.029, 1.03, 1.05, 1.2];
-    let mut positions: Vec<(f64, f64)> = hfs.iter().map(|&h| (5000.0, 5000.0 * TRUE_RATE * 0.955 / h)).collect();
+    let mut positions: Vec<(f64, f64)> =
+        hfs.iter().map(|&h| (5000.0, 5000.0 * TRUE_RATE * 0.955 / h)).collect();
     positions.push((1000.0, 1000.0 * TRUE_RATE * 0.955 / 1.01));
     let e = env(TRUE_RATE, HOUR, 3);
     let mut world = CdpWorld::new(&spec, &cohort(&positions), &e).unwrap();
-    let (m, events) = run_returns(&mut world, &spec, Liquidity::None, TRUE_RATE, HOUR, &[0.0; 3], |_, _, mk| {
-        assert!((mk.oracle_price() - CAPPED_RATE).abs() < 1e-12);
-        assert_eq!(mk.price(), TRUE_RATE);
-    });
+    let (m, events) =
+        run_returns(&mut world, &spec, Liquidity::None, TRUE_RATE, HOUR, &[0.0; 3], |_, _, mk| {
+            assert!((mk.oracle_price() - CAPPED_RATE).abs() < 1e-12);
+            assert_eq!(mk.price(), TRUE_RATE);
+        });
     let mut exits: BTreeMap<u64, u32> = BTreeMap::new();
     let mut seized: BTreeMap<u64, f64> = BTreeMap::new();
     for ev in &events {

@@ -10,8 +10,8 @@ mod presets;
 
 use headroom_cdp::{CdpSpec, CdpWorld};
 use headroom_market::{
-    stream, Borrower, Cohort, Event, EventSink, Exogenous, Liquidity, PathMetrics, Primitive, ProcessSpec, Purpose,
-    StepCtx, WorldEnv, WorldMarket,
+    stream, Borrower, Cohort, Event, EventSink, Exogenous, Liquidity, PathMetrics, Primitive, ProcessSpec,
+    Purpose, StepCtx, WorldEnv, WorldMarket,
 };
 use std::path::Path;
 
@@ -33,20 +33,38 @@ impl Gbm {
 
     /// Runs path `path` through `world`, as the runner does: the exogenous stream feeds the
     /// returns, the world's own stream its draws.
-    pub fn run(&self, world: &mut CdpWorld, spec: &CdpSpec, path: u64, events: bool) -> (PathMetrics, Vec<Event>) {
-        let exo = Exogenous::build(&ProcessSpec::Gbm { mu: self.mu, sigma: self.sigma }, self.dt, Path::new("."))
-            .unwrap();
+    pub fn run(
+        &self,
+        world: &mut CdpWorld,
+        spec: &CdpSpec,
+        path: u64,
+        events: bool,
+    ) -> (PathMetrics, Vec<Event>) {
+        let exo =
+            Exogenous::build(&ProcessSpec::Gbm { mu: self.mu, sigma: self.sigma }, self.dt, Path::new("."))
+                .unwrap();
         let mut rx = stream(self.seed, path, Purpose::Exogenous);
         let mut rw = stream(self.seed, path, Purpose::World(0));
-        let mut m =
-            WorldMarket::new(self.s0, self.liquidity.clone(), None, &spec.oracle, &spec.oracle_errors, self.dt);
+        let mut m = WorldMarket::new(
+            self.s0,
+            self.liquidity.clone(),
+            None,
+            &spec.oracle,
+            &spec.oracle_errors,
+            self.dt,
+        );
         let mut sink = EventSink::new(events);
         world.begin_path(&m);
         let mut xp = exo.start_path(&mut rx);
         let mut ctx = StepCtx { step: 0, steps: self.steps, dt_years: self.dt, time_years: 0.0 };
         for step in 0..self.steps {
             let r = xp.next_log_return(&exo, &mut rx);
-            ctx = StepCtx { step, steps: self.steps, dt_years: self.dt, time_years: (step + 1) as f64 * self.dt };
+            ctx = StepCtx {
+                step,
+                steps: self.steps,
+                dt_years: self.dt,
+                time_years: (step + 1) as f64 * self.dt,
+            };
             m.begin_step(r, ctx.time_years);
             world.step(&ctx, &mut m, &mut rw, &mut sink);
         }
@@ -66,9 +84,24 @@ pub fn run_returns(
     s0: f64,
     dt: f64,
     returns: &[f64],
+    check: impl FnMut(usize, &CdpWorld, &WorldMarket),
+) -> (PathMetrics, Vec<Event>) {
+    run_returns_path(world, spec, liquidity, s0, dt, returns, 0, check)
+}
+
+/// [`run_returns`] with the world's random stream of path `path`.
+#[allow(clippy::too_many_arguments)]
+pub fn run_returns_path(
+    world: &mut CdpWorld,
+    spec: &CdpSpec,
+    liquidity: Liquidity,
+    s0: f64,
+    dt: f64,
+    returns: &[f64],
+    path: u64,
     mut check: impl FnMut(usize, &CdpWorld, &WorldMarket),
 ) -> (PathMetrics, Vec<Event>) {
-    let mut rw = stream(7, 0, Purpose::World(0));
+    let mut rw = stream(7, path, Purpose::World(0));
     let mut m = WorldMarket::new(s0, liquidity, None, &spec.oracle, &spec.oracle_errors, dt);
     let mut sink = EventSink::new(true);
     world.begin_path(&m);

@@ -95,8 +95,8 @@ impl Book {
     pub fn advance(&self, from: usize, theta: f64) -> usize {
         let liq = &self.liq0;
         let mut j = from;
-        // Most cascade rounds liquidate a handful of positions.
-        for _ in 0..16 {
+        // Most cascade rounds liquidate a few dozen positions: a predictable linear scan first.
+        for _ in 0..64 {
             if liq[j] > theta {
                 j += 1;
             } else {
@@ -104,7 +104,7 @@ impl Book {
             }
         }
         // Gallop: find hi with liq[hi] <= theta.
-        let mut step = 16;
+        let mut step = 64;
         let mut lo = j; // liq[lo - 1] > theta is known
         let mut hi = j;
         loop {

@@ -182,11 +182,15 @@ struct Acc {
 struct Bulk {
     bonus: f64,
     protocol_fee: f64,
+    inv_lt: f64,
+    inv_one_plus_bonus: f64,
 }
 
 #[derive(Clone, Debug)]
 struct State {
     cursor: usize,
+    /// `liq0[cursor]`, cached: the one comparison of an idle step.
+    next_key: f64,
     g: f64,
     a: f64,
     bb: f64,
@@ -213,7 +217,8 @@ struct State {
 pub struct CdpWorld {
     book: Arc<Book>,
     params: CdpParams,
-    bulk: Option<Bulk>,
+    bulk: Bulk,
+    bulk_ok: bool,
     bulk_on: bool,
     pool0: f64,
     st: State,
@@ -243,12 +248,18 @@ impl CdpWorld {
                     && !params.liquidator.profit_check
                     && params.topup.is_none() =>
             {
-                Some(Bulk { bonus: *bonus, protocol_fee: *protocol_fee })
+                Some(Bulk {
+                    bonus: *bonus,
+                    protocol_fee: *protocol_fee,
+                    inv_lt: 1.0 / params.lt,
+                    inv_one_plus_bonus: 1.0 / (1.0 + bonus),
+                })
             }
             _ => None,
         };
         let st = State {
             cursor: 0,
+            next_key: book.liq0[0],
             g: 1.0,
             a: 1.0,
             bb: 0.0,
@@ -268,7 +279,20 @@ impl CdpWorld {
             touched_d0: 0.0,
             acc: Acc::default(),
         };
-        Ok(CdpWorld { book: Arc::new(book), params, bulk, bulk_on: bulk.is_some(), pool0, st })
+        Ok(CdpWorld {
+            book: Arc::new(book),
+            params,
+            bulk: bulk.unwrap_or(Bulk {
+                bonus: 0.0,
+                protocol_fee: 0.0,
+                inv_lt: 1.0,
+                inv_one_plus_bonus: 1.0,
+            }),
+            bulk_ok: bulk.is_some(),
+            bulk_on: bulk.is_some(),
+            pool0,
+            st,
+        })
     }
 
     /// The resolved parameters.
@@ -284,7 +308,7 @@ impl CdpWorld {
     /// Turns the bulk path off (or back on where it applies) so that the general engine can be
     /// cross-checked against it; returns whether it is on. Call between paths.
     pub fn set_bulk_path(&mut self, on: bool) -> bool {
-        self.bulk_on = on && self.bulk.is_some();
+        self.bulk_on = on && self.bulk_ok;
         self.bulk_on
     }
 
@@ -346,7 +370,9 @@ impl CdpWorld {
     // ------------------------------------------------------------------------------------------
     // The bulk path.
 
-    #[inline]
+    /// The cascade rounds of a step on the bulk path, once the oracle has crossed the key at
+    /// the cursor.
+    #[inline(never)]
     fn bulk_step(&mut self, ctx: &StepCtx, market: &mut WorldMarket, events: &mut EventSink, k: Bulk) {
         let book = &*self.book;
         let lt = self.params.lt;
@@ -364,8 +390,9 @@ impl CdpWorld {
             let p = market.price();
             // Split the range by how the collateral covers the debt (B1): bad debt where
             // g d > c x (k0 > x / (g lt)), collateral exhausted where g d (1 + b) / x >= c.
-            let k_bad = x / (g * lt);
-            let k_cap = k_bad / (1.0 + k.bonus);
+            let inv_x = 1.0 / x;
+            let k_bad = x * k.inv_lt / g;
+            let k_cap = k_bad * k.inv_one_plus_bonus;
             let jb = book.split_above(j0, j1, k_bad);
             let jc = book.split_at_least(jb, j1, k_cap);
             let sums = |a: usize, e: usize| -> [f64; 4] {
@@ -388,7 +415,7 @@ impl CdpWorld {
                 let (n0, n1) = (a.max(jc), e);
                 if n0 < n1 {
                     let d = g * book.debt_sum(n0, n1);
-                    r[0] += (1.0 + k.bonus) * d / x;
+                    r[0] += (1.0 + k.bonus) * d * inv_x;
                     r[1] += d;
                     r[2] += k.bonus * d;
                 }
@@ -410,7 +437,7 @@ impl CdpWorld {
                     acc.oracle_loss += (p - x) * sums(jw, j1)[0];
                 }
             }
-            let kept = if k.protocol_fee > 0.0 { k.protocol_fee * fee / x } else { 0.0 };
+            let kept = if k.protocol_fee > 0.0 { k.protocol_fee * fee * inv_x } else { 0.0 };
             if events.enabled() {
                 let dp = DirectParams {
                     bonus: k.bonus,
@@ -438,6 +465,7 @@ impl CdpWorld {
             }
             acc.returned += book.coll_sum(j0, j1) - seized;
             st.cursor = j1;
+            st.next_key = book.liq0[j1];
             let sold = seized - kept;
             acc.eth_sold += sold;
             if sold > 0.0 {
@@ -601,6 +629,7 @@ impl CdpWorld {
                 self.trigger_liq(s, step);
             }
         }
+        self.st.next_key = self.book.liq0[self.st.cursor];
         if topup.is_some() {
             while let Some(&e) = self.st.watch_top.peek() {
                 if !(e.key > theta_top) {
@@ -1016,6 +1045,31 @@ impl CdpWorld {
         }
     }
 
+    /// Whether anything can happen in this step at oracle price `x`: auctions in flight, due
+    /// top-ups or liquidations, declined liquidations to reconsider, or a threshold crossed.
+    #[inline]
+    fn general_may_act(&self, step: u64, x: f64) -> bool {
+        let st = &self.st;
+        if !st.auctions.is_empty()
+            || st.pend_liq.front().is_some_and(|e| e.due <= step)
+            || st.pend_top.front().is_some_and(|e| e.due <= step)
+            || st.park_down.peek().is_some_and(|e| e.key > x)
+            || st.park_up.peek().is_some_and(|e| e.key > -x)
+        {
+            return true;
+        }
+        let lt = self.params.lt;
+        let theta_liq = x * st.a / st.g - st.bb / lt;
+        let theta_top = match self.params.topup {
+            Some(t) => x * st.a / (st.g * t.target_hf) - st.bb / lt,
+            None => theta_liq,
+        };
+        st.next_key > theta_top
+            || st.watch_liq.peek().is_some_and(|e| e.key > theta_liq)
+            || st.watch_top.peek().is_some_and(|e| e.key > theta_top)
+    }
+
+    #[inline(never)]
     fn general_step(
         &mut self,
         ctx: &StepCtx,
@@ -1061,6 +1115,7 @@ impl Primitive for CdpWorld {
         let _ = market;
         let st = &mut self.st;
         st.cursor = 0;
+        st.next_key = self.book.liq0[0];
         st.g = 1.0;
         st.a = 1.0;
         st.bb = 0.0;
@@ -1089,9 +1144,15 @@ impl Primitive for CdpWorld {
             self.st.acc.interest += self.open_norm_debt() * r * ctx.dt_years;
             self.st.g = 1.0 + r * ctx.time_years;
         }
-        match self.bulk {
-            Some(k) if self.bulk_on => self.bulk_step(ctx, market, events, k),
-            _ => self.general_step(ctx, market, rng, events),
+        let x = market.oracle_price();
+        if self.bulk_on {
+            // Idle steps cost this one comparison.
+            let theta = if self.st.g == 1.0 { x } else { x / self.st.g };
+            if self.st.next_key > theta {
+                self.bulk_step(ctx, market, events, self.bulk);
+            }
+        } else if self.general_may_act(ctx.step as u64, x) {
+            self.general_step(ctx, market, rng, events);
         }
     }
 

@@ -3,7 +3,7 @@
 
 use super::{mean_se, Gbm};
 use headroom_cdp::{CdpSpec, CdpWorld, Protocol};
-use headroom_market::{Borrower, Cohort, Liquidity, PathMetrics};
+use headroom_market::{BadPrint, Borrower, Cohort, Liquidity, PathMetrics};
 
 pub fn b1_cohort(m: usize) -> Cohort {
     let lt = 0.83;
@@ -95,8 +95,30 @@ fn b1_means_agree_with_the_reference_within_4_combined_standard_errors() {
 
 #[test]
 fn bulk_path_equals_the_general_engine_on_b1() {
-    let spec = b1_spec();
+    cross_check(b1_spec());
+}
+
+#[test]
+fn bulk_path_equals_the_general_engine_with_bad_prints_interest_and_a_protocol_fee() {
+    let mut spec = b1_spec();
+    spec.borrow_rate = 0.08;
+    spec.protocol_fee = Some(0.1);
+    // The oracle prints 6% low from hour 100 to hour 112 (ramping in and out over 2 hours).
+    spec.oracle_errors.push(BadPrint {
+        start_hours: 100.0,
+        ramp_in_hours: 2.0,
+        hold_hours: 8.0,
+        ramp_out_hours: 2.0,
+        error: -0.06,
+    });
+    let wrongful = cross_check(spec);
+    assert!(wrongful > 0, "the bad print must cause wrongful liquidations");
+}
+
+/// Runs the same paths on both engines; returns the wrongful exits seen.
+fn cross_check(spec: CdpSpec) -> u64 {
     let g = b1_market(99);
+    let mut wrongful = 0;
     let cohort = b1_cohort(2000);
     let mut bulk = CdpWorld::new(&spec, &cohort, &g.env()).unwrap();
     let mut general = bulk.clone();
@@ -108,6 +130,8 @@ fn bulk_path_equals_the_general_engine_on_b1() {
         assert_eq!(a.exits, b.exits, "path {path}");
         assert_eq!(a.positions_hit, b.positions_hit);
         assert_eq!(a.max_cascade_rounds, b.max_cascade_rounds);
+        assert_eq!(a.wrongful_exits, b.wrongful_exits);
+        wrongful += a.wrongful_exits;
         for (x, y) in [
             (a.eth_sold, b.eth_sold),
             (a.fees_usd, b.fees_usd),
@@ -115,6 +139,8 @@ fn bulk_path_equals_the_general_engine_on_b1() {
             (a.shortfall_usd, b.shortfall_usd),
             (a.min_price, b.min_price),
             (a.final_price, b.final_price),
+            (a.oracle_loss_usd, b.oracle_loss_usd),
+            (a.interest_usd.unwrap(), b.interest_usd.unwrap()),
         ] {
             assert!(close(x, y), "path {path}: {x} vs {y}");
         }
@@ -122,8 +148,12 @@ fn bulk_path_equals_the_general_engine_on_b1() {
         for (x, y) in ea.iter().zip(&eb) {
             assert_eq!((x.step, x.round, x.position), (y.step, y.round, y.position));
             assert!(close(x.eth, y.eth) && close(x.fee_usd, y.fee_usd));
+            assert_eq!(x.wrongful, y.wrongful);
         }
+        let (lb, lg) = (bulk.ledger(), general.ledger());
+        assert!(close(lb.seized, lg.seized) && close(lb.returned, lg.returned) && close(lb.open, lg.open));
     }
+    wrongful
 }
 
 trait RunPath {

@@ -34,13 +34,22 @@ fn main() {
             })
             .collect(),
     };
-    let mut spec = CdpSpec::preset(Protocol::Generic);
-    spec.lt = Some(lt);
-    spec.bonus = Some(0.05);
-    spec.close_factor = Some(1.0);
+    // Any other third argument: "general" (B1 on the general engine) or a protocol preset with
+    // its own parameters on B1's market and cohort.
+    let mode = args.get(3).map(String::as_str).unwrap_or("full");
+    let preset = Protocol::ALL.into_iter().find(|p| p.name() == mode);
+    let mut spec = CdpSpec::preset(preset.unwrap_or(Protocol::Generic));
+    if preset.is_none() {
+        spec.lt = Some(lt);
+        spec.bonus = Some(0.05);
+        spec.close_factor = Some(1.0);
+    }
     let env = WorldEnv { steps: STEPS, dt_years: DT, start_price: 3000.0, process_vol: 0.9 };
     let t0 = Instant::now();
-    let world = CdpWorld::new(&spec, &cohort, &env).unwrap();
+    let mut world = CdpWorld::new(&spec, &cohort, &env).unwrap();
+    if mode == "general" {
+        world.set_bulk_path(false);
+    }
     let exo = Exogenous::build(&ProcessSpec::Gbm { mu: 0.0, sigma: 0.9 }, DT, Path::new(".")).unwrap();
     let market = WorldMarket::new(
         3000.0,

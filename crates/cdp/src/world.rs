@@ -376,54 +376,57 @@ impl CdpWorld {
     fn bulk_step(&mut self, ctx: &StepCtx, market: &mut WorldMarket, events: &mut EventSink, k: Bulk) {
         let book = &*self.book;
         let lt = self.params.lt;
-        let st = &mut self.st;
-        let g = st.g;
+        let g = self.st.g;
+        // Locals across the market's calls; written back at the end.
+        let mut acc = self.st.acc;
+        let mut cursor = self.st.cursor;
         let mut rounds: u32 = 0;
         loop {
             let x = market.oracle_price();
             let theta = if g == 1.0 { x } else { x / g };
-            let j0 = st.cursor;
+            let j0 = cursor;
             if !(book.liq0[j0] > theta) {
                 break;
             }
             let j1 = book.advance(j0 + 1, theta);
             let p = market.price();
+            let inv_x = 1.0 / x;
             // Split the range by how the collateral covers the debt (B1): bad debt where
             // g d > c x (k0 > x / (g lt)), collateral exhausted where g d (1 + b) / x >= c.
-            let inv_x = 1.0 / x;
             let k_bad = x * k.inv_lt / g;
             let k_cap = k_bad * k.inv_one_plus_bonus;
-            let jb = book.split_above(j0, j1, k_bad);
-            let jc = book.split_at_least(jb, j1, k_cap);
-            let sums = |a: usize, e: usize| -> [f64; 4] {
-                // [seized, repaid, fee, shortfall] over a..e.
-                let mut r = [0.0; 4];
+            // [seized, fee, shortfall] over a..e, given the split points jb, jc.
+            let sums = |a: usize, e: usize, jb: usize, jc: usize| -> [f64; 3] {
+                let mut r = [0.0; 3];
                 let (b0, b1) = (a, e.min(jb));
                 if b0 < b1 {
                     let (c, d) = (book.coll_sum(b0, b1), g * book.debt_sum(b0, b1));
                     r[0] += c;
-                    r[1] += x * c;
-                    r[3] += d - x * c;
+                    r[2] += d - x * c;
                 }
                 let (c0, c1) = (a.max(jb), e.min(jc));
                 if c0 < c1 {
                     let (c, d) = (book.coll_sum(c0, c1), g * book.debt_sum(c0, c1));
                     r[0] += c;
-                    r[1] += d;
-                    r[2] += x * c - d;
+                    r[1] += x * c - d;
                 }
                 let (n0, n1) = (a.max(jc), e);
                 if n0 < n1 {
                     let d = g * book.debt_sum(n0, n1);
                     r[0] += (1.0 + k.bonus) * d * inv_x;
-                    r[1] += d;
-                    r[2] += k.bonus * d;
+                    r[1] += k.bonus * d;
                 }
                 r
             };
-            let [seized, _repaid, fee, shortfall] = sums(j0, j1);
+            let (jb, jc) = if book.liq0[j0] >= k_cap {
+                let jb = book.split_above(j0, j1, k_bad);
+                (jb, book.split_at_least(jb, j1, k_cap))
+            } else {
+                // The common case: no collateral runs out.
+                (j0, j0)
+            };
+            let [seized, fee, shortfall] = sums(j0, j1, jb, jc);
             let count = (j1 - j0) as u64;
-            let acc = &mut st.acc;
             acc.exits += count;
             acc.hit += count;
             acc.fees += fee;
@@ -434,7 +437,7 @@ impl CdpWorld {
                 let jw = book.split_above(j0, j1, p / g);
                 if jw < j1 {
                     acc.wrongful += (j1 - jw) as u64;
-                    acc.oracle_loss += (p - x) * sums(jw, j1)[0];
+                    acc.oracle_loss += (p - x) * sums(jw, j1, jb, jc)[0];
                 }
             }
             let kept = if k.protocol_fee > 0.0 { k.protocol_fee * fee * inv_x } else { 0.0 };
@@ -464,8 +467,7 @@ impl CdpWorld {
                 }
             }
             acc.returned += book.coll_sum(j0, j1) - seized;
-            st.cursor = j1;
-            st.next_key = book.liq0[j1];
+            cursor = j1;
             let sold = seized - kept;
             acc.eth_sold += sold;
             if sold > 0.0 {
@@ -476,9 +478,12 @@ impl CdpWorld {
                 break;
             }
         }
-        if rounds as u64 > st.acc.max_rounds {
-            st.acc.max_rounds = rounds as u64;
+        if rounds as u64 > acc.max_rounds {
+            acc.max_rounds = rounds as u64;
         }
+        self.st.acc = acc;
+        self.st.cursor = cursor;
+        self.st.next_key = book.liq0[cursor];
     }
 
     // ------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@
 //! `k0 = d0 / (c0 LT) > theta = x A / g - B / LT`: one comparison of the position's fixed key
 //! against one threshold per round, and interest or redistribution never reorder the keys.
 //!
-//! The cohort is sorted once by `k0`, descending ([`crate::book`]), and shared by every clone.
+//! The cohort is sorted once by `k0`, descending (the private `book` module), and shared by every clone.
 //! A path keeps a cursor into that order: positions before it were touched (liquidated, topped
 //! up, waiting for a liquidator) and live in a small per-path slot table with binary heaps keyed
 //! by `k0`; positions from the cursor on are untouched. A round compares `theta` with the key
@@ -377,6 +377,7 @@ impl CdpWorld {
         let book = &*self.book;
         let lt = self.params.lt;
         let g = self.st.g;
+        let inv_g = 1.0 / g;
         // Locals across the market's calls; written back at the end.
         let mut acc = self.st.acc;
         let mut cursor = self.st.cursor;
@@ -390,11 +391,11 @@ impl CdpWorld {
             }
             let j1 = book.advance(j0 + 1, theta);
             let p = market.price();
-            let inv_x = 1.0 / x;
             // Split the range by how the collateral covers the debt (B1): bad debt where
             // g d > c x (k0 > x / (g lt)), collateral exhausted where g d (1 + b) / x >= c.
-            let k_bad = x * k.inv_lt / g;
+            let k_bad = x * k.inv_lt * inv_g;
             let k_cap = k_bad * k.inv_one_plus_bonus;
+            let inv_x = 1.0 / x;
             // [seized, fee, shortfall] over a..e, given the split points jb, jc.
             let sums = |a: usize, e: usize, jb: usize, jc: usize| -> [f64; 3] {
                 let mut r = [0.0; 3];
@@ -418,14 +419,15 @@ impl CdpWorld {
                 }
                 r
             };
-            let (jb, jc) = if book.liq0[j0] >= k_cap {
+            let (jb, jc, [seized, fee, shortfall]) = if book.liq0[j0] >= k_cap {
                 let jb = book.split_above(j0, j1, k_bad);
-                (jb, book.split_at_least(jb, j1, k_cap))
+                let jc = book.split_at_least(jb, j1, k_cap);
+                (jb, jc, sums(j0, j1, jb, jc))
             } else {
                 // The common case: no collateral runs out.
-                (j0, j0)
+                let d = g * book.debt_sum(j0, j1);
+                (j0, j0, [(1.0 + k.bonus) * d * inv_x, k.bonus * d, 0.0])
             };
-            let [seized, fee, shortfall] = sums(j0, j1, jb, jc);
             let count = (j1 - j0) as u64;
             acc.exits += count;
             acc.hit += count;

@@ -208,6 +208,8 @@ struct State {
     flips_in_flight: usize,
     touched_c0: f64,
     touched_d0: f64,
+    /// Open touched slots (the sums above are reset to exactly 0 when none is left).
+    touched_open: usize,
     acc: Acc,
 }
 
@@ -277,6 +279,7 @@ impl CdpWorld {
             flips_in_flight: 0,
             touched_c0: 0.0,
             touched_d0: 0.0,
+            touched_open: 0,
             acc: Acc::default(),
         };
         Ok(CdpWorld {
@@ -523,8 +526,14 @@ impl CdpWorld {
     fn close_slot(&mut self, s: u32) {
         let st = &mut self.st;
         let sl = &mut st.slots[s as usize];
-        st.touched_c0 -= sl.c0;
-        st.touched_d0 -= sl.d0;
+        st.touched_open -= 1;
+        if st.touched_open == 0 {
+            st.touched_c0 = 0.0;
+            st.touched_d0 = 0.0;
+        } else {
+            st.touched_c0 -= sl.c0;
+            st.touched_d0 -= sl.d0;
+        }
         sl.c0 = 0.0;
         sl.d0 = 0.0;
         sl.liq = LiqState::Closed;
@@ -625,6 +634,7 @@ impl CdpWorld {
             });
             self.st.touched_c0 += c0;
             self.st.touched_d0 += d0;
+            self.st.touched_open += 1;
             if topup.is_some() {
                 self.trigger_top(s, step);
                 if k0 > theta_liq {
@@ -1140,6 +1150,7 @@ impl Primitive for CdpWorld {
         st.flips_in_flight = 0;
         st.touched_c0 = 0.0;
         st.touched_d0 = 0.0;
+        st.touched_open = 0;
         st.acc = Acc::default();
     }
 

@@ -63,7 +63,7 @@ fn cohort_csv_with_nan_or_negative_names_the_line() {
         ("id,collateral,debt\n0,-10,20000\n", "line 2"),
     ] {
         let t = SMALL.split("[cohort]").next().unwrap().to_string()
-            + "[cohort]\nsource = \"csv\"\nfile = \"cohort.csv\"\n\n[cdp]\n";
+            + "[cohort]\nsource = \"csv\"\nfile = \"cohort.csv\"\n\n[cdp]\nprotocol = \"generic\"\n";
         let dir = tempdir();
         std::fs::write(dir.path().join("bad.toml"), &t).unwrap();
         std::fs::write(dir.path().join("cohort.csv"), body).unwrap();

@@ -47,6 +47,7 @@ hf_max = 1.6
 lt = 0.83
 
 [cdp]
+protocol = "generic"
 "#;
 
 /// stderr as text.

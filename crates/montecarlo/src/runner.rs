@@ -397,6 +397,7 @@ hf_min = 1.01
 hf_max = 1.5
 lt = 0.8
 [cdp]
+protocol = "generic"
 [pn]
 "#;
 

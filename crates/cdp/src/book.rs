@@ -1,0 +1,201 @@
+//! The cohort as the engine keeps it: sorted once by liquidation price, descending, in a
+//! structure of arrays shared read-only by every clone of the world, with prefix sums of
+//! collateral and debt for the bulk liquidations of the fast path.
+
+use crate::error::CdpError;
+use headroom_market::Cohort;
+
+/// The sorted cohort.
+#[derive(Debug)]
+pub(crate) struct Book {
+    /// Number of positions.
+    pub n: usize,
+    /// Normalised liquidation price `d / (c lt)`, descending, with a `-inf` sentinel at `n`.
+    pub liq0: Vec<f64>,
+    /// Collateral, units.
+    pub coll: Vec<f64>,
+    /// Debt, USD.
+    pub debt: Vec<f64>,
+    /// The cohort's ids.
+    pub id: Vec<u64>,
+    /// `cum_coll[j]` = sum of `coll[..j]`.
+    pub cum_coll: Vec<f64>,
+    /// `cum_debt[j]` = sum of `debt[..j]`.
+    pub cum_debt: Vec<f64>,
+}
+
+impl Book {
+    /// Sorts `cohort` by liquidation price `d / (c lt)`, descending (ties by cohort order).
+    pub fn new(cohort: &Cohort, lt: f64) -> Result<Self, CdpError> {
+        let n = cohort.len();
+        if n >= u32::MAX as usize {
+            return Err(CdpError::invalid("cohort", n, "at most 4,294,967,294 positions"));
+        }
+        for (i, b) in cohort.borrowers.iter().enumerate() {
+            if !(b.collateral.is_finite() && b.collateral > 0.0) {
+                return Err(CdpError::InvalidPosition {
+                    id: b.id,
+                    index: i,
+                    message: format!("collateral = {}: must be finite and > 0", b.collateral),
+                });
+            }
+            if !(b.debt_usd.is_finite() && b.debt_usd >= 0.0) {
+                return Err(CdpError::InvalidPosition {
+                    id: b.id,
+                    index: i,
+                    message: format!("debt_usd = {}: must be finite and >= 0", b.debt_usd),
+                });
+            }
+        }
+        let key = |i: usize| {
+            let b = &cohort.borrowers[i];
+            b.debt_usd / (b.collateral * lt)
+        };
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| key(b).total_cmp(&key(a)).then(a.cmp(&b)));
+        let mut liq0 = Vec::with_capacity(n + 1);
+        let mut coll = Vec::with_capacity(n);
+        let mut debt = Vec::with_capacity(n);
+        let mut id = Vec::with_capacity(n);
+        let mut cum_coll = Vec::with_capacity(n + 1);
+        let mut cum_debt = Vec::with_capacity(n + 1);
+        let (mut sc, mut sd) = (0.0, 0.0);
+        cum_coll.push(0.0);
+        cum_debt.push(0.0);
+        for &i in &order {
+            let b = &cohort.borrowers[i];
+            liq0.push(key(i));
+            coll.push(b.collateral);
+            debt.push(b.debt_usd);
+            id.push(b.id);
+            sc += b.collateral;
+            sd += b.debt_usd;
+            cum_coll.push(sc);
+            cum_debt.push(sd);
+        }
+        liq0.push(f64::NEG_INFINITY);
+        Ok(Book { n, liq0, coll, debt, id, cum_coll, cum_debt })
+    }
+
+    /// Total collateral of positions `a..b`.
+    #[inline]
+    pub fn coll_sum(&self, a: usize, b: usize) -> f64 {
+        self.cum_coll[b] - self.cum_coll[a]
+    }
+
+    /// Total debt of positions `a..b`.
+    #[inline]
+    pub fn debt_sum(&self, a: usize, b: usize) -> f64 {
+        self.cum_debt[b] - self.cum_debt[a]
+    }
+
+    /// The first index `j >= from` with `liq0[j] <= theta` (the sentinel stops it at `n`):
+    /// a short linear scan, then galloping and a binary search for long runs.
+    #[inline]
+    pub fn advance(&self, from: usize, theta: f64) -> usize {
+        let liq = &self.liq0;
+        let mut j = from;
+        // Most cascade rounds liquidate a few dozen positions: a predictable linear scan first.
+        for _ in 0..64 {
+            if liq[j] > theta {
+                j += 1;
+            } else {
+                return j;
+            }
+        }
+        // Gallop: find hi with liq[hi] <= theta.
+        let mut step = 64;
+        let mut lo = j; // liq[lo - 1] > theta is known
+        let mut hi = j;
+        loop {
+            if hi >= self.n {
+                hi = self.n;
+                break;
+            }
+            if liq[hi] <= theta {
+                break;
+            }
+            lo = hi + 1;
+            hi += step;
+            step *= 2;
+        }
+        // First index in [lo, hi] with liq <= theta (liq[hi] <= theta or hi = n).
+        lo + liq[lo..hi].partition_point(|&x| x > theta)
+    }
+
+    /// The first index in `a..b` whose `liq0` is not above `k` (`b` if none).
+    #[inline]
+    pub fn split_above(&self, a: usize, b: usize, k: f64) -> usize {
+        if a >= b || !(self.liq0[a] > k) {
+            return a;
+        }
+        if self.liq0[b - 1] > k {
+            return b;
+        }
+        a + self.liq0[a..b].partition_point(|&x| x > k)
+    }
+
+    /// The first index in `a..b` whose `liq0` is below `k` (`b` if none).
+    #[inline]
+    pub fn split_at_least(&self, a: usize, b: usize, k: f64) -> usize {
+        if a >= b || self.liq0[a] < k {
+            return a;
+        }
+        if self.liq0[b - 1] >= k {
+            return b;
+        }
+        a + self.liq0[a..b].partition_point(|&x| x >= k)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use headroom_market::Borrower;
+
+    fn book(liqs: &[f64]) -> Book {
+        let borrowers = liqs
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| Borrower { id: i as u64, collateral: 1.0, debt_usd: l })
+            .collect();
+        Book::new(&Cohort { borrowers }, 1.0).unwrap()
+    }
+
+    #[test]
+    fn sorted_descending_with_sentinel_and_prefix_sums() {
+        let b = book(&[3.0, 5.0, 1.0, 5.0]);
+        assert_eq!(b.liq0, vec![5.0, 5.0, 3.0, 1.0, f64::NEG_INFINITY]);
+        assert_eq!(b.id, vec![1, 3, 0, 2]);
+        assert_eq!(b.debt_sum(1, 3), 8.0);
+        assert_eq!(b.coll_sum(0, 4), 4.0);
+    }
+
+    #[test]
+    fn advance_matches_a_linear_scan() {
+        let liqs: Vec<f64> = (0..1000).map(|i| 1000.0 - i as f64).collect();
+        let b = book(&liqs);
+        for from in [0usize, 3, 17, 500, 999, 1000] {
+            for theta in [2000.0, 999.5, 990.0, 700.0, 10.5, 0.5, -1.0] {
+                let mut j = from;
+                while j < b.n && b.liq0[j] > theta {
+                    j += 1;
+                }
+                assert_eq!(b.advance(from, theta), j, "from {from} theta {theta}");
+            }
+        }
+        assert_eq!(b.split_above(0, 10, 995.0), 5);
+        assert_eq!(b.split_at_least(0, 10, 995.0), 6);
+        assert_eq!(b.split_above(0, 10, 2000.0), 0);
+        assert_eq!(b.split_at_least(0, 10, 0.0), 10);
+    }
+
+    #[test]
+    fn bad_positions_are_rejected_with_their_row() {
+        let c = Cohort { borrowers: vec![Borrower { id: 7, collateral: -1.0, debt_usd: 1.0 }] };
+        let e = Book::new(&c, 0.8).unwrap_err().to_string();
+        assert_eq!(e, "position 7 (cohort row 0): collateral = -1: must be finite and > 0");
+        let c = Cohort { borrowers: vec![Borrower { id: 7, collateral: 1.0, debt_usd: f64::NAN }] };
+        assert!(Book::new(&c, 0.8).is_err());
+    }
+}

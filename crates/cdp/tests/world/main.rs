@@ -1,0 +1,150 @@
+//! Tests of the CDP world through a small driver loop (the engine crate has the real runner):
+//! benchmark B1, the GBM first-passage law, the CAPO incident, conservation, and each preset's
+//! rules on scripted price paths.
+
+mod b1;
+mod capo;
+mod conservation;
+mod passage;
+mod presets;
+
+use headroom_cdp::{CdpSpec, CdpWorld};
+use headroom_market::{
+    stream, Borrower, Cohort, Event, EventSink, Exogenous, Liquidity, PathMetrics, Primitive, ProcessSpec,
+    Purpose, StepCtx, WorldEnv, WorldMarket,
+};
+use std::path::Path;
+
+/// A GBM experiment: the market, the process and the steps.
+pub struct Gbm {
+    pub s0: f64,
+    pub mu: f64,
+    pub sigma: f64,
+    pub steps: usize,
+    pub dt: f64,
+    pub liquidity: Liquidity,
+    pub seed: u64,
+}
+
+impl Gbm {
+    pub fn env(&self) -> WorldEnv {
+        WorldEnv { steps: self.steps, dt_years: self.dt, start_price: self.s0, process_vol: self.sigma }
+    }
+
+    /// Runs path `path` through `world`, as the runner does: the exogenous stream feeds the
+    /// returns, the world's own stream its draws.
+    pub fn run(
+        &self,
+        world: &mut CdpWorld,
+        spec: &CdpSpec,
+        path: u64,
+        events: bool,
+    ) -> (PathMetrics, Vec<Event>) {
+        let exo = Exogenous::build(
+            &ProcessSpec::Gbm { mu: self.mu, sigma: self.sigma },
+            &[],
+            self.dt,
+            self.steps,
+            Path::new("."),
+        )
+        .unwrap();
+        let mut rx = stream(self.seed, path, Purpose::Exogenous);
+        let mut rw = stream(self.seed, path, Purpose::World(0));
+        let mut m = WorldMarket::new(
+            self.s0,
+            self.liquidity.clone(),
+            None,
+            &spec.oracle,
+            &spec.oracle_errors,
+            self.dt,
+        );
+        let mut sink = EventSink::new(events);
+        world.begin_path(&m);
+        let mut xp = exo.start_path(&mut rx);
+        let mut ctx = StepCtx { step: 0, steps: self.steps, dt_years: self.dt, time_years: 0.0 };
+        for step in 0..self.steps {
+            let r = xp.next_log_return(&exo, &mut rx);
+            ctx = StepCtx {
+                step,
+                steps: self.steps,
+                dt_years: self.dt,
+                time_years: (step + 1) as f64 * self.dt,
+            };
+            m.begin_step(r, ctx.time_years);
+            world.step(&ctx, &mut m, &mut rw, &mut sink);
+        }
+        let mut out = PathMetrics::default();
+        world.end_path(&ctx, &m, &mut out);
+        out.min_price = m.min_price();
+        out.final_price = m.price();
+        (out, sink.take())
+    }
+}
+
+/// Runs `world` over scripted log-returns; calls `check` after every step.
+pub fn run_returns(
+    world: &mut CdpWorld,
+    spec: &CdpSpec,
+    liquidity: Liquidity,
+    s0: f64,
+    dt: f64,
+    returns: &[f64],
+    check: impl FnMut(usize, &CdpWorld, &WorldMarket),
+) -> (PathMetrics, Vec<Event>) {
+    run_returns_path(world, spec, liquidity, s0, dt, returns, 0, check)
+}
+
+/// [`run_returns`] with the world's random stream of path `path`.
+#[allow(clippy::too_many_arguments)]
+pub fn run_returns_path(
+    world: &mut CdpWorld,
+    spec: &CdpSpec,
+    liquidity: Liquidity,
+    s0: f64,
+    dt: f64,
+    returns: &[f64],
+    path: u64,
+    mut check: impl FnMut(usize, &CdpWorld, &WorldMarket),
+) -> (PathMetrics, Vec<Event>) {
+    let mut rw = stream(7, path, Purpose::World(0));
+    let mut m = WorldMarket::new(s0, liquidity, None, &spec.oracle, &spec.oracle_errors, dt);
+    let mut sink = EventSink::new(true);
+    world.begin_path(&m);
+    let steps = returns.len();
+    let mut ctx = StepCtx { step: 0, steps, dt_years: dt, time_years: 0.0 };
+    for (step, &r) in returns.iter().enumerate() {
+        ctx = StepCtx { step, steps, dt_years: dt, time_years: (step + 1) as f64 * dt };
+        m.begin_step(r, ctx.time_years);
+        world.step(&ctx, &mut m, &mut rw, &mut sink);
+        check(step, world, &m);
+    }
+    let mut out = PathMetrics::default();
+    world.end_path(&ctx, &m, &mut out);
+    out.min_price = m.min_price();
+    out.final_price = m.price();
+    (out, sink.take())
+}
+
+pub fn env(s0: f64, dt: f64, steps: usize) -> WorldEnv {
+    WorldEnv { steps, dt_years: dt, start_price: s0, process_vol: 0.5 }
+}
+
+pub fn cohort(positions: &[(f64, f64)]) -> Cohort {
+    Cohort {
+        borrowers: positions
+            .iter()
+            .enumerate()
+            .map(|(i, &(collateral, debt_usd))| Borrower { id: i as u64, collateral, debt_usd })
+            .collect(),
+    }
+}
+
+/// Mean and standard error (std with n - 1).
+pub fn mean_se(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, (var / n).sqrt())
+}
+
+pub const HOUR: f64 = 1.0 / (365.0 * 24.0);

@@ -1,0 +1,255 @@
+//! Each preset's rules on scripted price paths, with the expected numbers computed by hand.
+
+use super::{cohort, env, run_returns, run_returns_path, HOUR};
+use headroom_cdp::{CdpSpec, CdpWorld, Protocol};
+use headroom_market::{EventKind, Liquidity};
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
+}
+
+macro_rules! check {
+    ($got:expr, $want:expr) => {
+        assert!(close($got, $want), "{} = {} != {}", stringify!($got), $got, $want)
+    };
+}
+
+fn ln(a: f64, b: f64) -> f64 {
+    (b / a).ln()
+}
+
+fn ledger_balances(w: &CdpWorld) {
+    let l = w.ledger();
+    let (lhs, rhs) = (l.initial + l.topped_up, l.seized + l.returned + l.in_auction + l.open);
+    assert!((lhs - rhs).abs() <= 1e-9 * lhs, "{l:?}");
+}
+
+#[test]
+fn maker_2020_flip_zero_bid_without_keepers_and_competitive_bids_with_them() {
+    // 10 units, 1,000 DAI, liquidation ratio 150%: liquidation price 150. The price falls from 200
+    // to 140 in the first hour: bite at 140, the flip settles 10 minutes later (next step).
+    let mut spec = CdpSpec::preset(Protocol::Maker2020);
+    spec.keepers = Some(0);
+    let returns = [ln(200.0, 140.0), 0.0, 0.0];
+    let mut w = CdpWorld::new(&spec, &cohort(&[(10.0, 1000.0)]), &env(200.0, HOUR, 3)).unwrap();
+    let (m, ev) =
+        run_returns(&mut w, &spec, Liquidity::None, 200.0, HOUR, &returns, |_, w, _| ledger_balances(w));
+    // No keeper: a zero bid takes the whole lot; the debt is bad debt, the lot (1,400) the
+    // bidder's gain.
+    assert_eq!((m.exits, m.positions_hit), (1, 1));
+    check!(m.eth_sold, 10.0);
+    check!(m.shortfall_usd, 1000.0);
+    check!(m.fees_usd, 1400.0);
+    assert_eq!(
+        ev.iter().map(|e| (e.step, e.kind)).collect::<Vec<_>>(),
+        vec![(0, EventKind::Liquidation), (1, EventKind::Auction)]
+    );
+    assert_eq!(ev[1].usd, 0.0);
+
+    // Three keepers, no congestion: bids reach the tab 1,130 (chop 13%), and the lot falls to
+    // 1,130 / (140 x 0.97) = 8.32106 units (dent); 1.67894 go back to the owner. Fees: the
+    // keeper's 8.32106 x 140 - 1,130 = 34.948 plus the 130 penalty.
+    spec.keepers = Some(3);
+    spec.congestion_auctions = Some(1e12);
+    let mut w = CdpWorld::new(&spec, &cohort(&[(10.0, 1000.0)]), &env(200.0, HOUR, 3)).unwrap();
+    let (m, _) =
+        run_returns(&mut w, &spec, Liquidity::None, 200.0, HOUR, &returns, |_, w, _| ledger_balances(w));
+    check!(m.eth_sold, 8.321060382916054);
+    check!(w.ledger().returned, 1.6789396170839463);
+    check!(m.shortfall_usd, 0.0);
+    check!(m.fees_usd, 164.94845360824752);
+}
+
+#[test]
+fn maker_2020_keepers_fail_with_the_congestion_probability() {
+    // 100 vaults bitten in one round; the k-th bite sees k flips in flight, each of 2 keepers
+    // fails with p_k = 1 - exp(-k / 30): the lot goes for a zero bid with probability p_k^2.
+    // Expected zero-bid auctions per path: sum p_k^2 = 57.5865; variance sum p_k^2 (1 - p_k^2)
+    // = 15.4856.
+    let mut spec = CdpSpec::preset(Protocol::Maker2020);
+    spec.keepers = Some(2);
+    spec.congestion_auctions = Some(30.0);
+    let positions = vec![(1.0, 100.0); 100];
+    let mut w = CdpWorld::new(&spec, &cohort(&positions), &env(200.0, HOUR, 2)).unwrap();
+    let n = 300;
+    let mut zero = 0.0;
+    for path in 0..n {
+        let (_, ev) = run_returns_path(
+            &mut w,
+            &spec,
+            Liquidity::None,
+            200.0,
+            HOUR,
+            &[ln(200.0, 140.0), 0.0],
+            path,
+            |_, _, _| {},
+        );
+        zero += ev.iter().filter(|e| e.kind == EventKind::Auction && e.usd == 0.0).count() as f64;
+    }
+    let mean = zero / n as f64;
+    let se = (15.485621842078483 / n as f64).sqrt();
+    assert!((mean - 57.586503224285046).abs() < 4.0 * se, "{mean} zero bids per path vs 57.5865 (se {se})");
+}
+
+#[test]
+fn maker_2021_clip_takes_at_the_first_profitable_step_and_resets_past_tail() {
+    // Bark at 140: top = 1.2 x 140 = 168, tab = 1,130, keeper reward 300 + 0.1% x 1,130 =
+    // 301.13. An hour later keepers buy at or below 140 x 0.99 = 138.6: the first step with
+    // 168 x 0.99^k <= 138.6 is k = 20 (after 30 min), price 137.40837; they take 1,130 /
+    // 137.40837 = 8.22366 units, 1.77634 go back. Fees: 301.13 + 8.22366 x 140 - 1,130 + 130.
+    let spec = CdpSpec::preset(Protocol::Maker2021);
+    let mut w = CdpWorld::new(&spec, &cohort(&[(10.0, 1000.0)]), &env(200.0, HOUR, 3)).unwrap();
+    let returns = [ln(200.0, 140.0), 0.0, 0.0];
+    let (m, ev) =
+        run_returns(&mut w, &spec, Liquidity::None, 200.0, HOUR, &returns, |_, w, _| ledger_balances(w));
+    check!(m.eth_sold, 8.223662334922894);
+    check!(w.ledger().returned, 1.776337665077106);
+    check!(m.fees_usd, 452.442726889205);
+    check!(m.shortfall_usd, 0.0);
+    check!(ev[1].usd / ev[1].eth, 137.40836551633475);
+
+    // The market falls to 50 after the bark: keepers want <= 49.5, below cusp x top = 67.2, and
+    // tail (90 min = 60 steps) passes first: at 2 h the auction resets to top = 1.2 x 50 = 60
+    // (another 301.13 of reward); at 3 h keepers take at 60 x 0.99^20 = 49.07442 the whole lot,
+    // raising 490.744: bad debt 509.256; fees 2 x 301.13 + 10 x 50 - 490.744.
+    let returns = [ln(200.0, 140.0), ln(140.0, 50.0), 0.0, 0.0];
+    let mut w = CdpWorld::new(&spec, &cohort(&[(10.0, 1000.0)]), &env(200.0, HOUR, 4)).unwrap();
+    let (m, ev) =
+        run_returns(&mut w, &spec, Liquidity::None, 200.0, HOUR, &returns, |_, w, _| ledger_balances(w));
+    let take = ev.iter().find(|e| e.kind == EventKind::Auction).unwrap();
+    assert_eq!(take.step, 3);
+    check!(take.eth, 10.0);
+    check!(m.shortfall_usd, 509.2558374416615);
+    check!(m.fees_usd, 611.5158374416615);
+}
+
+#[test]
+fn liquity_v1_pool_then_redistribution() {
+    // A: 10 units, 20,000 LUSD; B: 10 units, 10,000; MCR 110%; pool 5,000. At 2,100 A's ICR is
+    // 105%: the liquidator gets 0.05 units + 200; the pool pays 5,000 for 9.95 / 4 = 2.4875
+    // units; 7.4625 units and 15,000 of debt go to B, now 17.4625 units and 25,000 (ICR 146.7%).
+    let mut spec = CdpSpec::preset(Protocol::LiquityV1);
+    spec.stability_pool_usd = Some(5000.0);
+    let positions = [(10.0, 20_000.0), (10.0, 10_000.0)];
+    let mut w = CdpWorld::new(&spec, &cohort(&positions), &env(2500.0, HOUR, 2)).unwrap();
+    let mut after_first = Vec::new();
+    let returns = [ln(2500.0, 2100.0), ln(2100.0, 1500.0)];
+    let (m, _) = run_returns(&mut w, &spec, Liquidity::None, 2500.0, HOUR, &returns, |step, w, _| {
+        ledger_balances(w);
+        if step == 0 {
+            after_first = w.positions();
+        }
+    });
+    assert_eq!(after_first.len(), 1);
+    check!(after_first[0].collateral, 17.4625);
+    check!(after_first[0].debt_usd, 25_000.0);
+    // At 1,500 B's ICR is 104.8%: the pool is empty and no trove is left to take it: the
+    // protocol keeps 17.4625 - 0.0873125 units; no bad debt (26,193.75 > 25,000). Fees:
+    // 1,200 for A and 17.4625 x 1,500 - 25,000 + 200 = 1,393.75 for B.
+    assert_eq!((m.exits, m.positions_hit), (2, 2));
+    check!(m.eth_sold, 2.5375 + 0.0873125);
+    check!(m.fees_usd, 1200.0 + 1393.75);
+    check!(m.shortfall_usd, 0.0);
+    check!(w.ledger().seized, 20.0);
+}
+
+#[test]
+fn compound_v3_absorb_and_sale_through_the_market() {
+    // 10 units, 20,000 USDC, liquidation factor 84%: liquidation price 2,380.95. At 2,300: all 10
+    // units absorbed, fee c x (1 - LF) = 1,150; the sale of 10 units on a depth of 1,000 costs
+    // 2,300 (10 - 1,000 (1 - e^-0.01)) = 114.6176 and leaves the price at 2,300 e^-0.01.
+    let spec = CdpSpec::preset(Protocol::CompoundV3);
+    let mut w = CdpWorld::new(&spec, &cohort(&[(10.0, 20_000.0)]), &env(2500.0, HOUR, 1)).unwrap();
+    let liq = Liquidity::Exponential { depth_eth: 1000.0 };
+    let (m, _) =
+        run_returns(&mut w, &spec, liq, 2500.0, HOUR, &[ln(2500.0, 2300.0)], |_, w, _| ledger_balances(w));
+    check!(m.fees_usd, 1150.0);
+    check!(m.slippage_usd, 114.61762308664535);
+    check!(m.final_price, 2277.114617623087);
+    check!(m.eth_sold, 10.0);
+}
+
+#[test]
+fn interest_accrues_simply_and_can_trigger_a_liquidation_on_both_paths() {
+    let day = 1.0 / 365.0;
+    for bulk in [true, false] {
+        // No liquidation: 1,000 at 10% for a year of daily steps: 100 of interest.
+        let mut spec = CdpSpec::preset(Protocol::Generic);
+        spec.borrow_rate = 0.1;
+        let mut w = CdpWorld::new(&spec, &cohort(&[(10.0, 1000.0)]), &env(1000.0, day, 365)).unwrap();
+        assert_eq!(w.set_bulk_path(bulk), bulk);
+        let (m, _) = run_returns(&mut w, &spec, Liquidity::None, 1000.0, day, &[0.0; 365], |_, _, _| {});
+        check!(m.interest_usd.unwrap(), 100.0);
+        check!(w.positions()[0].debt_usd, 1100.0);
+
+        // 8,000 against 10 units at a flat 1,000, LT 0.83, 100% a year: HF = 8,300 / (8,000 g),
+        // g = 1 + t: below 1 after 13.69 days, so liquidated at day 14 with debt 8,306.849;
+        // interest 8,000 x 14 / 365 = 306.849; seized 8,306.849 x 1.05 / 1,000.
+        spec.borrow_rate = 1.0;
+        let mut w = CdpWorld::new(&spec, &cohort(&[(10.0, 8000.0)]), &env(1000.0, day, 30)).unwrap();
+        w.set_bulk_path(bulk);
+        let (m, ev) = run_returns(&mut w, &spec, Liquidity::None, 1000.0, day, &[0.0; 30], |_, _, _| {});
+        assert_eq!(ev[0].step, 13);
+        check!(m.interest_usd.unwrap(), 306.8493150684931);
+        check!(m.eth_sold, 8.722191780821918);
+        check!(m.fees_usd, 415.3424657534247);
+    }
+}
+
+#[test]
+fn top_ups_race_the_liquidators() {
+    // 10 units, 16,600 debt, LT 0.83: liquidation price 2,000; at 2,500 HF = 1.25. Borrowers top
+    // up under HF 1.2 back to 1.5. The price falls to 2,300 (HF 1.15) in step 0, 1,900 in step 1.
+    let mut spec = CdpSpec::preset(Protocol::Generic);
+    spec.topup_target_hf = Some(1.2);
+    spec.topup_restore_hf = Some(1.5);
+    let returns = [ln(2500.0, 2300.0), ln(2300.0, 1900.0), 0.0, 0.0];
+    // The borrower (1 step) beats the liquidator (2 steps): at step 1 it adds 1.5 x 16,600 /
+    // (1,900 x 0.83) - 10 = 5.78947 units before the liquidator sees HF 0.95.
+    spec.topup_latency_steps = 1;
+    spec.latency_steps = 2;
+    let mut w = CdpWorld::new(&spec, &cohort(&[(10.0, 16_600.0)]), &env(2500.0, HOUR, 4)).unwrap();
+    let (m, ev) =
+        run_returns(&mut w, &spec, Liquidity::None, 2500.0, HOUR, &returns, |_, w, _| ledger_balances(w));
+    assert_eq!(m.exits, 0);
+    assert_eq!(ev.len(), 1);
+    assert_eq!((ev[0].kind, ev[0].step), (EventKind::TopUp, 1));
+    check!(w.ledger().topped_up, 5.789473684210526);
+    // The liquidator (1 step) beats the borrower (3 steps): seen at step 1, liquidated at step 2
+    // at 1,900: 16,600 x 1.05 / 1,900 = 9.17368 seized, 0.82632 returned; the top-up due at step
+    // 3 finds the position closed.
+    spec.topup_latency_steps = 3;
+    spec.latency_steps = 1;
+    let mut w = CdpWorld::new(&spec, &cohort(&[(10.0, 16_600.0)]), &env(2500.0, HOUR, 4)).unwrap();
+    let (m, ev) =
+        run_returns(&mut w, &spec, Liquidity::None, 2500.0, HOUR, &returns, |_, w, _| ledger_balances(w));
+    assert_eq!(m.exits, 1);
+    assert_eq!((ev[0].kind, ev[0].step), (EventKind::Liquidation, 2));
+    check!(m.eth_sold, 9.173684210526316);
+    check!(w.ledger().returned, 0.8263157894736839);
+    check!(w.ledger().topped_up, 0.0);
+}
+
+#[test]
+fn liquidators_skip_what_does_not_cover_gas_and_slippage() {
+    // Both positions at liquidation price 2,000; gas 20 USD. At 1,900 the small one (83 of debt)
+    // pays a bonus of 4.15 < 20: declined, and again after a further 1.6% fall; the large one
+    // pays 830 and is liquidated.
+    let mut spec = CdpSpec::preset(Protocol::Generic);
+    spec.profit_check = true;
+    spec.gas_usd = 20.0;
+    let positions = [(0.05, 83.0), (10.0, 16_600.0)];
+    let returns = [ln(2500.0, 1900.0), ln(1900.0, 1870.0)];
+    let mut w = CdpWorld::new(&spec, &cohort(&positions), &env(2500.0, HOUR, 2)).unwrap();
+    let (m, ev) =
+        run_returns(&mut w, &spec, Liquidity::None, 2500.0, HOUR, &returns, |_, w, _| ledger_balances(w));
+    assert_eq!(m.exits, 1);
+    assert_eq!(ev[0].position, 1);
+    assert_eq!(w.positions().len(), 1);
+    // On a market 50 units deep, selling the 9.174 units seized costs 1,505.5 of slippage, more
+    // than the 830 bonus: the large one is declined too.
+    let mut w = CdpWorld::new(&spec, &cohort(&positions), &env(2500.0, HOUR, 2)).unwrap();
+    let liq = Liquidity::Exponential { depth_eth: 50.0 };
+    let (m, _) = run_returns(&mut w, &spec, liq, 2500.0, HOUR, &returns, |_, w, _| ledger_balances(w));
+    assert_eq!(m.exits, 0);
+}

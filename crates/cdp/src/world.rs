@@ -189,8 +189,11 @@ struct Bulk {
 #[derive(Clone, Debug)]
 struct State {
     cursor: usize,
-    /// `liq0[cursor]`, cached: the one comparison of an idle step.
+    /// `liq0[cursor]`, cached.
     next_key: f64,
+    /// `ln(liq0[cursor])`: the one comparison of an idle bulk step, against the oracle's log
+    /// price (which a spot oracle gives without an `exp`).
+    next_log_key: f64,
     g: f64,
     a: f64,
     bb: f64,
@@ -262,6 +265,7 @@ impl CdpWorld {
         let st = State {
             cursor: 0,
             next_key: book.liq0[0],
+            next_log_key: book.liq0[0].ln(),
             g: 1.0,
             a: 1.0,
             bb: 0.0,
@@ -367,6 +371,31 @@ impl CdpWorld {
             d + st.bb * (b.coll_sum(st.cursor, b.n) + st.touched_c0)
         } else {
             d
+        }
+    }
+
+    /// A step with interest accruing or on the general engine.
+    #[inline(never)]
+    fn step_general(
+        &mut self,
+        ctx: &StepCtx,
+        market: &mut WorldMarket,
+        rng: &mut PathRng,
+        events: &mut EventSink,
+    ) {
+        let r = self.params.borrow_rate;
+        if r > 0.0 {
+            // Simple accrual on the debt open during the step: d(t) = d0 (1 + r t).
+            self.st.acc.interest += self.open_norm_debt() * r * ctx.dt_years;
+            self.st.g = 1.0 + r * ctx.time_years;
+        }
+        if self.bulk_on {
+            let theta = market.oracle_log_price() - self.st.g.ln();
+            if self.st.next_log_key > theta {
+                self.bulk_step(ctx, market, events, self.bulk);
+            }
+        } else if self.general_may_act(ctx.step as u64, market.oracle_price()) {
+            self.general_step(ctx, market, rng, events);
         }
     }
 
@@ -489,6 +518,7 @@ impl CdpWorld {
         self.st.acc = acc;
         self.st.cursor = cursor;
         self.st.next_key = book.liq0[cursor];
+        self.st.next_log_key = self.st.next_key.ln();
     }
 
     // ------------------------------------------------------------------------------------------
@@ -647,6 +677,7 @@ impl CdpWorld {
             }
         }
         self.st.next_key = self.book.liq0[self.st.cursor];
+        self.st.next_log_key = self.st.next_key.ln();
         if topup.is_some() {
             while let Some(&e) = self.st.watch_top.peek() {
                 if !(e.key > theta_top) {
@@ -1133,6 +1164,7 @@ impl Primitive for CdpWorld {
         let st = &mut self.st;
         st.cursor = 0;
         st.next_key = self.book.liq0[0];
+        st.next_log_key = st.next_key.ln();
         st.g = 1.0;
         st.a = 1.0;
         st.bb = 0.0;
@@ -1154,23 +1186,18 @@ impl Primitive for CdpWorld {
         st.acc = Acc::default();
     }
 
-    #[inline]
+    #[inline(always)]
     fn step(&mut self, ctx: &StepCtx, market: &mut WorldMarket, rng: &mut PathRng, events: &mut EventSink) {
-        let r = self.params.borrow_rate;
-        if r > 0.0 {
-            // Simple accrual on the debt open during the step: d(t) = d0 (1 + r t).
-            self.st.acc.interest += self.open_norm_debt() * r * ctx.dt_years;
-            self.st.g = 1.0 + r * ctx.time_years;
-        }
-        let x = market.oracle_price();
-        if self.bulk_on {
-            // Idle steps cost this one comparison.
-            let theta = if self.st.g == 1.0 { x } else { x / self.st.g };
-            if self.st.next_key > theta {
+        // The hot case, inlined into the runner's loop: the bulk path without interest, where
+        // an idle step is one comparison in logarithms (no `exp` under a spot oracle; bulk_step
+        // compares again in prices, so a tie that rounds differently in logs costs a call, never
+        // a liquidation).
+        if self.bulk_on && self.params.borrow_rate == 0.0 {
+            if self.st.next_log_key > market.oracle_log_price() {
                 self.bulk_step(ctx, market, events, self.bulk);
             }
-        } else if self.general_may_act(ctx.step as u64, x) {
-            self.general_step(ctx, market, rng, events);
+        } else {
+            self.step_general(ctx, market, rng, events);
         }
     }
 

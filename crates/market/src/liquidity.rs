@@ -16,6 +16,8 @@ pub struct Fill {
     pub slippage_usd: f64,
     /// The price after the trade.
     pub new_price: f64,
+    /// `ln(new_price / price)`, exact where the model gives it in logarithms (exponential).
+    pub log_ratio: f64,
 }
 
 /// Smallest fraction of the pre-trade price a sale may leave (keeps logarithms finite).
@@ -93,16 +95,25 @@ impl Liquidity {
     #[inline]
     pub fn sell(&self, price: f64, qty: f64) -> Fill {
         if qty <= 0.0 {
-            return Fill { usd: 0.0, slippage_usd: 0.0, new_price: price };
+            return Fill { usd: 0.0, slippage_usd: 0.0, new_price: price, log_ratio: 0.0 };
         }
         let floor = price * PRICE_FLOOR_FRACTION;
+        if let Liquidity::Exponential { depth_eth } = *self {
+            // The hot case (B1): one expm1 gives both the proceeds and the new price, and the
+            // log move is exact. -expm1(-x) = 1 - exp(-x), accurate for small blocks.
+            let x = qty / depth_eth;
+            let m = (-x).exp_m1();
+            let usd = (price * depth_eth * -m).max(0.0);
+            return Fill {
+                usd,
+                slippage_usd: (price * qty - usd).max(0.0),
+                new_price: price * (1.0 + m),
+                log_ratio: -x,
+            };
+        }
         let (usd, new_price) = match *self {
             Liquidity::None => (price * qty, price),
-            Liquidity::Exponential { depth_eth } => {
-                let x = qty / depth_eth;
-                // -expm1(-x) = 1 - exp(-x), accurate for small blocks.
-                (price * depth_eth * -(-x).exp_m1(), price * (-x).exp())
-            }
+            Liquidity::Exponential { .. } => unreachable!("handled above"),
             Liquidity::Linear { depth_eth } => {
                 let q = qty.min(depth_eth);
                 (price * (q - q * q / (2.0 * depth_eth)), price * (1.0 - q / depth_eth))
@@ -121,7 +132,13 @@ impl Liquidity {
             }
         };
         let usd = usd.max(0.0);
-        Fill { usd, slippage_usd: (price * qty - usd).max(0.0), new_price: new_price.max(floor) }
+        let new_price = new_price.max(floor);
+        Fill {
+            usd,
+            slippage_usd: (price * qty - usd).max(0.0),
+            new_price,
+            log_ratio: (new_price / price).ln(),
+        }
     }
 
     /// Buys `qty` units (>= 0) at pre-trade price `price` (used by top-ups and hedges that buy).
@@ -129,7 +146,7 @@ impl Liquidity {
     #[inline]
     pub fn buy(&self, price: f64, qty: f64) -> Fill {
         if qty <= 0.0 {
-            return Fill { usd: 0.0, slippage_usd: 0.0, new_price: price };
+            return Fill { usd: 0.0, slippage_usd: 0.0, new_price: price, log_ratio: 0.0 };
         }
         let (usd, new_price) = match *self {
             Liquidity::None => (price * qty, price),
@@ -153,7 +170,12 @@ impl Liquidity {
                 (price * qty * (1.0 + 2.0 / 3.0 * impact), price * (1.0 + impact))
             }
         };
-        Fill { usd, slippage_usd: (usd - price * qty).max(0.0), new_price }
+        Fill {
+            usd,
+            slippage_usd: (usd - price * qty).max(0.0),
+            new_price,
+            log_ratio: (new_price / price).ln(),
+        }
     }
 }
 

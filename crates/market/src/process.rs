@@ -616,6 +616,32 @@ pub struct ExoPath {
 }
 
 impl ExoPath {
+    /// Fills `out` with the log-returns of the next `out.len()` steps: exactly the values (and
+    /// the draws) of as many calls of [`ExoPath::next_log_return`], computed in one tight loop
+    /// for GBM (the hot case of every benchmark) and by those calls otherwise.
+    pub fn fill_log_returns(&mut self, ex: &Exogenous, rng: &mut PathRng, out: &mut [f64]) {
+        match ex.kind {
+            Kind::Gbm { drift, vol } => {
+                let k0 = self.step;
+                for r in out.iter_mut() {
+                    let z: f64 = rng.sample(StandardNormal);
+                    *r = drift + vol * z;
+                }
+                self.step += out.len();
+                for (plan, &first) in ex.shocks.iter().zip(&self.shock_first) {
+                    for (i, r) in out.iter_mut().enumerate() {
+                        *r += plan.offset(k0 + i, first);
+                    }
+                }
+            }
+            _ => {
+                for r in out.iter_mut() {
+                    *r = self.next_log_return(ex, rng);
+                }
+            }
+        }
+    }
+
     /// The exogenous log-return of the next step: the process's, plus every shock's.
     ///
     /// Draws per step: GBM one normal; Merton one normal, one Poisson count and, when it is not

@@ -114,7 +114,7 @@ impl WorldMarket {
 
     /// Applies one step's exogenous log-return (and the decay of earlier impact), moves the clock
     /// to `time_years` and lets the oracle observe.
-    #[inline]
+    #[inline(always)]
     pub fn begin_step(&mut self, log_return: f64, time_years: f64) {
         self.log_exo += log_return;
         if self.decay != 1.0 && self.log_impact != 0.0 {
@@ -125,15 +125,21 @@ impl WorldMarket {
     }
 
     /// The log price changed: update the minimum, observe.
-    #[inline]
+    #[inline(always)]
     fn moved(&mut self) {
         self.log_price = self.log_exo + self.log_impact;
         if self.log_price < self.min_log_price {
             self.min_log_price = self.log_price;
         }
         if !self.spot {
-            self.oracle_price = self.oracle.observe(self.time_years, self.price());
+            self.observe();
         }
+    }
+
+    /// A non-spot oracle observes the price (kept out of line: the spot case is the hot one).
+    #[inline(never)]
+    fn observe(&mut self) {
+        self.oracle_price = self.oracle.observe(self.time_years, self.price());
     }
 
     /// Sells `qty` units through the liquidity model; the price moves and the oracle observes.
@@ -154,9 +160,8 @@ impl WorldMarket {
 
     #[inline]
     fn apply_fill(&mut self, fill: &Fill) {
-        let before = self.price();
-        if fill.new_price != before {
-            self.log_impact += (fill.new_price / before).ln();
+        if fill.log_ratio != 0.0 {
+            self.log_impact += fill.log_ratio;
             self.moved();
         }
     }

@@ -22,6 +22,10 @@ use std::sync::Mutex;
 /// Paths per work unit of the parallel runner.
 pub const CHUNK: usize = 64;
 
+/// Exogenous returns drawn per block: the draws of a path are the same whatever the block size
+/// ([`headroom_market::ExoPath::fill_log_returns`]); blocks let the generator run in a tight loop.
+const RETURN_BLOCK: usize = 64;
+
 /// An experiment ready to run: the spec validated, the process and the cohort built.
 #[derive(Clone, Debug)]
 pub struct Experiment {
@@ -269,9 +273,13 @@ impl Experiment {
     ) -> PathMetrics {
         s.begin(self.spec.seed, path, kind, rec);
         let mut exo = self.exo.start_path(exo_rng);
-        for step in 0..self.env.steps {
-            let r = exo.next_log_return(&self.exo, exo_rng);
-            s.step(&self.ctx(step), r);
+        let mut buf = [0.0; RETURN_BLOCK];
+        for start in (0..self.env.steps).step_by(RETURN_BLOCK) {
+            let n = RETURN_BLOCK.min(self.env.steps - start);
+            exo.fill_log_returns(&self.exo, exo_rng, &mut buf[..n]);
+            for (i, &r) in buf[..n].iter().enumerate() {
+                s.step(&self.ctx(start + i), r);
+            }
         }
         s.end(&self.ctx(self.env.steps - 1))
     }
@@ -287,11 +295,15 @@ impl Experiment {
         a.begin(self.spec.seed, path, WorldKind::Cdp, rec);
         b.begin(self.spec.seed, path, WorldKind::Pn, rec);
         let mut exo = self.exo.start_path(exo_rng);
-        for step in 0..self.env.steps {
-            let r = exo.next_log_return(&self.exo, exo_rng);
-            let ctx = self.ctx(step);
-            a.step(&ctx, r);
-            b.step(&ctx, r);
+        let mut buf = [0.0; RETURN_BLOCK];
+        for start in (0..self.env.steps).step_by(RETURN_BLOCK) {
+            let n = RETURN_BLOCK.min(self.env.steps - start);
+            exo.fill_log_returns(&self.exo, exo_rng, &mut buf[..n]);
+            for (i, &r) in buf[..n].iter().enumerate() {
+                let ctx = self.ctx(start + i);
+                a.step(&ctx, r);
+                b.step(&ctx, r);
+            }
         }
         let end = self.ctx(self.env.steps - 1);
         (a.end(&end), b.end(&end))

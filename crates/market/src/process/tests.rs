@@ -626,3 +626,28 @@ fn basket_rejects_bad_correlation_and_shapes() {
     let e = p.validate().unwrap_err().to_string();
     assert!(e.contains("positive definite"), "{e}");
 }
+
+#[test]
+fn filled_blocks_equal_step_by_step_returns() {
+    let shocks = [
+        ShockSpec::Gap { size: -0.2, at_hours: None, at: Some(ShockTime::Random) },
+        ShockSpec::Wick { size: -0.3, down_hours: 3.0, up_hours: 5.0, at_hours: Some(10.0), at: None },
+    ];
+    let specs = [
+        ProcessSpec::Gbm { mu: 0.1, sigma: 0.9 },
+        ProcessSpec::Merton { mu: 0.0, sigma: 0.5, jump_intensity: 50.0, jump_mean: -0.05, jump_std: 0.1 },
+    ];
+    for spec in &specs {
+        let ex = Exogenous::build(spec, &shocks, HOUR, 100, &data_dir()).unwrap();
+        let mut r1 = stream(9, 4, Purpose::Exogenous);
+        let mut p1 = ex.start_path(&mut r1);
+        let one: Vec<f64> = (0..100).map(|_| p1.next_log_return(&ex, &mut r1)).collect();
+        let mut r2 = stream(9, 4, Purpose::Exogenous);
+        let mut p2 = ex.start_path(&mut r2);
+        let mut blocks = vec![0.0; 100];
+        for chunk in blocks.chunks_mut(37) {
+            p2.fill_log_returns(&ex, &mut r2, chunk);
+        }
+        assert_eq!(one, blocks, "{spec:?}");
+    }
+}

@@ -154,7 +154,9 @@ pub fn settle(
 }
 
 /// The market prices a world has observed, kept for as long as a settlement may need them: a
-/// ring buffer of `(time, price)` with a fixed capacity, plus a scratch buffer for the window.
+/// ring buffer of `(time, ln price)` with a fixed capacity, plus a scratch buffer for the window.
+/// Logarithms are kept because the market has them without an `exp`; prices are computed only
+/// when a settlement reads them.
 #[derive(Clone, Debug)]
 pub(crate) struct PriceHistory {
     times: Vec<f64>,
@@ -185,11 +187,16 @@ impl PriceHistory {
     }
 
     /// Records the price observed at `t_years`.
-    #[inline]
     pub fn push(&mut self, t_years: f64, price: f64) {
+        self.push_ln(t_years, price.ln());
+    }
+
+    /// Records the log price `ln_price` observed at `t_years`.
+    #[inline]
+    pub fn push_ln(&mut self, t_years: f64, ln_price: f64) {
         let cap = self.times.len();
         self.times[self.head] = t_years;
-        self.prices[self.head] = price;
+        self.prices[self.head] = ln_price;
         self.head += 1;
         if self.head == cap {
             self.head = 0;
@@ -199,12 +206,12 @@ impl PriceHistory {
         }
     }
 
-    /// The `i`-th kept observation, oldest first.
+    /// The `i`-th kept observation (time, price), oldest first.
     #[inline]
     fn get(&self, i: usize) -> (f64, f64) {
         let cap = self.times.len();
         let j = (self.head + cap - self.len + i) % cap;
-        (self.times[j], self.prices[j])
+        (self.times[j], self.prices[j].exp())
     }
 
     /// The last price observed at or before `t + eps` (the oldest kept one if none).
@@ -271,11 +278,13 @@ mod tests {
             h.push(i as f64, *p);
         }
         // Kept: t = 2..5. The window [3, 5] holds 13, 14, 15.
+        // Prices are kept as logarithms: they read back within a few ulps.
         let spec = SettlementSpec::default();
-        assert_eq!(h.settlement_price(&spec, 5.0, 2.0, 1e-9), 14.0);
+        let near = |a: f64, b: f64| (a - b).abs() < 1e-12 * b;
+        assert!(near(h.settlement_price(&spec, 5.0, 2.0, 1e-9), 14.0));
         // An empty window between samples uses the last price at or before t.
-        assert_eq!(h.settlement_price(&spec, 3.5, 0.0, 1e-9), 13.0);
-        assert_eq!(h.price_at(4.0, 1e-9), 14.0);
+        assert!(near(h.settlement_price(&spec, 3.5, 0.0, 1e-9), 13.0));
+        assert!(near(h.price_at(4.0, 1e-9), 14.0));
     }
 
     /// A settlement price off the truth moves value between P and N only: P's and N's payouts

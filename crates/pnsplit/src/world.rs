@@ -265,6 +265,13 @@ struct State {
     premium_usd: f64,
     stats: InvariantStats,
     round_cap_hits: u64,
+    /// Trigger policy: `ln(K trigger)` of the highest untouched strike (-inf when none).
+    key_untouched_ln: f64,
+    /// Trigger policy: `ln(K trigger)` of the highest group strike (-inf when none).
+    key_group_ln: f64,
+    /// Whether the two keys are current (cleared whenever a round or a settlement may have
+    /// moved the cursor or the heap).
+    keys_valid: bool,
 }
 
 /// The P/N world of one experiment (see the module documentation).
@@ -436,6 +443,9 @@ impl PnWorld {
             premium_usd: sh.premium_usd,
             stats: InvariantStats::default(),
             round_cap_hits: 0,
+            key_untouched_ln: f64::NEG_INFINITY,
+            key_group_ln: f64::NEG_INFINITY,
+            keys_valid: false,
         };
         Ok(PnWorld { sh: Arc::new(sh), st })
     }
@@ -890,6 +900,17 @@ impl State {
         self.acc.paid_since_mark = 0.0;
     }
 
+    /// Recomputes the trigger policy's two log keys from the cursor and the heap's top.
+    fn refresh_keys(&mut self, sh: &Shared) {
+        let ln_trigger = sh.trigger.ln();
+        self.key_untouched_ln = match sh.holders.get(self.cursor) {
+            Some(h) if !self.untouched_settled => h.strike.ln() + ln_trigger,
+            _ => f64::NEG_INFINITY,
+        };
+        self.key_group_ln = self.heap.peek().map_or(f64::NEG_INFINITY, |top| top.key.ln() + ln_trigger);
+        self.keys_valid = true;
+    }
+
     fn step(&mut self, sh: &Shared, ctx: &StepCtx, market: &mut WorldMarket, ev: &mut EventSink) {
         let now = ctx.time_years;
         let last = ctx.step + 1 >= ctx.steps;
@@ -907,7 +928,24 @@ impl State {
         let rolling = sh.policy != RollPolicy::Hold;
         let calendar = sh.policy == RollPolicy::Calendar && (ctx.step + 1) % sh.calendar_every == 0;
         let mut rounds = 0u64;
-        if rolling || carry > 0.0 {
+        // Fast exit of the trigger policy, in logarithms (no `exp` under a spot oracle): no
+        // untouched holder and no group triggers when ln x >= ln(K trigger) for the highest
+        // strikes. `round` checks again in prices, so a tie that rounds differently costs a
+        // call, never a roll.
+        let quiet =
+            sh.policy == RollPolicy::Trigger && !calendar && sh.roll_before <= 0.0 && carry == 0.0 && {
+                if !self.keys_valid {
+                    self.refresh_keys(sh);
+                }
+                let lx = market.oracle_log_price();
+                let untouched = !self.untouched_settled
+                    && self.cursor < sh.holders.len()
+                    && now <= sh.maturity + sh.eps
+                    && lx < self.key_untouched_ln;
+                !untouched && lx >= self.key_group_ln
+            };
+        if (rolling || carry > 0.0) && !quiet {
+            self.keys_valid = false;
             let mut iter = 0u32;
             loop {
                 if iter >= sh.max_rounds {
@@ -947,13 +985,13 @@ impl State {
             }
         }
         self.acc.max_rounds = self.acc.max_rounds.max(rounds);
-        let x_d = market.price();
-        self.history.push(now, x_d);
+        self.history.push_ln(now, market.log_price());
         if self.next_due <= now + sh.eps {
-            self.settle_due(sh, now, x_d, ctx.step, false, ev);
+            self.settle_due(sh, now, market.price(), ctx.step, false, ev);
+            self.keys_valid = false;
         }
         if sh.p_drift_every > 0 && (ctx.step + 1) % sh.p_drift_every == 0 {
-            self.mark(sh, now, x_d);
+            self.mark(sh, now, market.price());
         }
     }
 }
@@ -1001,7 +1039,8 @@ impl Primitive for PnWorld {
         st.pending.fill(0.0);
         st.next_due = f64::NEG_INFINITY;
         st.history.clear();
-        st.history.push(0.0, market.price());
+        st.history.push_ln(0.0, market.log_price());
+        st.keys_valid = false;
         st.acc = PathAcc::default();
         let (v0, premium) = if market.start_price() == sh.start_price {
             (sh.p_value0, sh.premium_usd)

@@ -187,6 +187,7 @@ impl PriceHistory {
     }
 
     /// Records the price observed at `t_years`.
+    #[cfg(test)]
     pub fn push(&mut self, t_years: f64, price: f64) {
         self.push_ln(t_years, price.ln());
     }

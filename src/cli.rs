@@ -267,6 +267,21 @@ fn run(a: RunArgs) -> Result<(), Error> {
     if opts.paths_csv {
         println!("paths:   {}", out.join("paths.csv").display());
     }
+    if exp.spec.report && shard.is_none() {
+        let md = out.join("report.md");
+        let tracer = EngineTracer;
+        let command_line = format!("headroom report {} --out {}", out.display(), md.display());
+        let ropts = crate::report::ReportOptions {
+            command_line: Some(&command_line),
+            tracer: Some(&tracer),
+            ..Default::default()
+        };
+        match crate::report::write_report(std::slice::from_ref(&out), &md, &ropts) {
+            Ok(_) => println!("report:  {}", md.display()),
+            // The result is complete and in place; a report that cannot be drawn is a warning.
+            Err(e) => eprintln!("warning: the report was not written: {e}"),
+        }
+    }
     Ok(())
 }
 
@@ -519,9 +534,25 @@ fn progress_bar(n: u64) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
+/// Removes the JSON nulls (absent options), which TOML cannot write.
+fn strip_nulls(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(o) => {
+            o.retain(|_, x| !x.is_null());
+            o.values_mut().for_each(strip_nulls);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
+}
+
 fn validate(file: &Path) -> Result<(), Error> {
     let exp = Experiment::from_file(file)?;
-    let text = toml::to_string_pretty(&exp.spec).unwrap_or_default();
+    let mut config = headroom_montecarlo::output::resolved_config(&exp);
+    strip_nulls(&mut config);
+    let text = toml::Value::try_from(&config).and_then(|v| toml::to_string_pretty(&v)).map_err(|e| {
+        Error::Usage { flag: "validate".into(), message: format!("cannot print the experiment: {e}") }
+    })?;
     println!(
         "# {} is valid: {} borrowers, dt = {} years",
         file.display(),

@@ -132,3 +132,22 @@ fn position_bad_flags_exit_2() {
     fails(&with(8, "0"), "--lt");
     fails(&with(12, "-0.2"), "--vol");
 }
+
+#[test]
+fn validate_prints_the_resolved_experiment_which_reads_back() {
+    let dir = tempdir();
+    let d = dir.path();
+    let q = crate::common::root().join("experiments/quickstart.toml");
+    let o = run_in(d, &["validate", q.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    // Preset defaults are resolved: Aave v3.3's close factor and dust rule are printed.
+    assert!(text.contains("close_factor = 0.5") && text.contains("dust_usd = 1000"), "{text}");
+    let body: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    std::fs::write(d.join("again.toml"), &body).unwrap();
+    let o = run_in(d, &["validate", "again.toml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let again: String =
+        String::from_utf8_lossy(&o.stdout).lines().skip(1).map(|l| format!("{l}\n")).collect();
+    assert_eq!(body, again);
+}

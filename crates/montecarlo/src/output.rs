@@ -69,10 +69,51 @@ pub struct RunInfo {
     pub paths: u64,
 }
 
+/// The experiment as JSON with every default that depends on a preset or on the experiment
+/// filled in: the `[cdp]` keys of the chosen protocol (keys that do not apply to it are left
+/// out), and the P/N split's maturity and pricing volatility. Reading it back gives the same
+/// experiment.
+pub fn resolved_config(exp: &Experiment) -> serde_json::Value {
+    use serde_json::Value;
+    let mut config = serde_json::to_value(&exp.spec).unwrap_or(Value::Null);
+    if let (Some(cdp), Some(Value::Object(obj))) = (&exp.spec.cdp, config.get_mut("cdp")) {
+        if let Ok(params) = cdp.resolve() {
+            for (key, text) in params.entries() {
+                if obj.get(key).is_some_and(Value::is_null) {
+                    let v = match (text.parse::<u64>(), text.parse::<f64>()) {
+                        (Ok(u), _) => Value::from(u),
+                        (_, Ok(f)) => Value::from(f),
+                        _ => continue,
+                    };
+                    obj.insert(key.to_string(), v);
+                }
+            }
+        }
+        obj.retain(|_, v| !v.is_null());
+        // Through the typed spec and back, so numbers take their fields' types (1000 -> 1000.0).
+        if let Ok(typed) = serde_json::from_value::<headroom_cdp::CdpSpec>(Value::Object(obj.clone())) {
+            if let Ok(Value::Object(o)) = serde_json::to_value(typed) {
+                *obj = o;
+                obj.retain(|_, v| !v.is_null());
+            }
+        }
+    }
+    if let (Some(pn), Some(Value::Object(obj))) = (&exp.spec.pn, config.get_mut("pn")) {
+        if pn.maturity_days.is_none() {
+            obj.insert("maturity_days".into(), Value::from(exp.spec.horizon_days));
+        }
+        if pn.pricing_vol.is_none() {
+            obj.insert("pricing_vol".into(), Value::from(exp.env.process_vol));
+        }
+        obj.retain(|_, v| !v.is_null());
+    }
+    config
+}
+
 impl RunInfo {
     /// The information of a built experiment.
     pub fn of(exp: &Experiment) -> Self {
-        let config = serde_json::to_value(&exp.spec).unwrap_or(serde_json::Value::Null);
+        let config = resolved_config(exp);
         let text = serde_json::to_string(&config).unwrap_or_default();
         let hash = Sha256::digest(text.as_bytes());
         RunInfo {

@@ -80,6 +80,10 @@ pub struct ExperimentSpec {
     /// The P/N world's splits and roll policy (required when `worlds` has `pn`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pn: Option<PnSpec>,
+    /// Whether `headroom run` also writes `report.md` (tables and plots) into the result folder
+    /// (unsharded runs only).
+    #[serde(default)]
+    pub report: bool,
     /// A grid for `headroom sweep`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<toml::Table>,

@@ -107,7 +107,8 @@ impl OracleModel {
     }
 }
 
-/// An injected bad print: over a window the oracle reports `reported x (1 + error x shape(t))`,
+/// An injected bad print: over a window the feed an oracle reads is `price x (1 + error x shape(t))`
+/// (a spot oracle reports it as is; a TWAP, a lag or an OSM smooth or delay it),
 /// where the shape ramps linearly from 0 to 1 over `ramp_in_hours`, holds for `hold_hours`, and
 /// ramps back to 0 over `ramp_out_hours` (zero ramps give a flat window). A negative `error`
 /// prints low (the CAPO and Hyperliquid incidents).
@@ -261,6 +262,9 @@ impl Oracle {
     /// Observes the true price `price` at `t_years` and returns the reported price.
     #[inline]
     pub fn observe(&mut self, t_years: f64, price: f64) -> f64 {
+        // Bad prints corrupt the feed the oracle reads: a slow oracle (TWAP, lag, OSM) smooths
+        // or delays them as it would a real bad feed.
+        let price = self.with_bad_prints(t_years, price);
         if self.last_t.is_nan() {
             self.reset(price);
         }
@@ -328,7 +332,7 @@ impl Oracle {
             }
         };
         self.last_t = t;
-        self.with_bad_prints(t_years, reported)
+        reported
     }
 
     /// Adds an observation to the history, or replaces the newest one at the same time.
@@ -608,7 +612,8 @@ mod tests {
 
     #[test]
     fn bad_print_on_a_lagged_oracle() {
-        // The error multiplies what the model reports: 2 h lag, 10% low from hour 4 for 1 h.
+        // The error corrupts the feed the oracle reads: 10% low at hours 4 and 5, which a 2 h lag
+        // reports at hours 6 and 7.
         let b = BadPrint {
             start_hours: 4.0,
             ramp_in_hours: 0.0,
@@ -619,7 +624,7 @@ mod tests {
         let mut o = Oracle::with_dt(&OracleModel::Lag { lag_hours: 2.0 }, &[b], H);
         o.reset(100.0);
         let got: Vec<f64> = SERIES.iter().enumerate().map(|(h, &p)| o.observe(h as f64 * H, p)).collect();
-        let want = [100.0, 100.0, 100.0, 102.0, 99.0 * 0.9, 95.0 * 0.9, 96.0, 110.0, 108.0];
+        let want = [100.0, 100.0, 100.0, 102.0, 99.0, 95.0, 96.0 * 0.9, 110.0 * 0.9, 108.0];
         for (g, w) in got.iter().zip(want) {
             assert!((g - w).abs() < 1e-9, "{got:?}");
         }

@@ -191,6 +191,7 @@ fn folder_section(
     out.line("");
     facts(out, f, &label);
     if let Some(summary) = &f.summary {
+        reference_table(out, f, summary);
         summary_table(out, summary);
         totals(out, f, summary, &label);
         who_pays(out, f, summary);
@@ -210,6 +211,76 @@ fn folder_section(
         sweep_section(out, &prefix, name, sweep, &label)?;
     }
     Ok(())
+}
+
+/// The experiment's `[[reference]]` figures beside the model's means: public incident figures,
+/// or an independent implementation's means with their standard errors (then agreement means
+/// a difference under 4 combined standard errors).
+fn reference_table(out: &mut Out<'_>, f: &Folder, summary: &[SummaryRow]) {
+    let refs = f
+        .manifest
+        .as_ref()
+        .and_then(|m| m.config.as_ref())
+        .and_then(|c| c.get("reference"))
+        .and_then(|r| r.as_array())
+        .cloned()
+        .unwrap_or_default();
+    if refs.is_empty() {
+        return;
+    }
+    out.line("### The model beside the reference figures");
+    out.line("");
+    out.line("| figure | reference | model mean | model 95% CI | agreement | source |");
+    out.line("| --- | ---: | ---: | --- | --- | --- |");
+    for r in refs {
+        let text = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let (label, prim, metric, source) =
+            (text("label"), text("primitive"), text("metric"), text("source"));
+        let Some(value) = r.get("value").and_then(|v| v.as_f64()) else { continue };
+        let se = r.get("se").and_then(|v| v.as_f64());
+        let model = find(summary, &prim, &metric);
+        let (mean, ci, agree) = match model {
+            Some(m) => {
+                let agree = match se {
+                    Some(s) if m.se * m.se + s * s == 0.0 => {
+                        if m.mean == value {
+                            "agrees (both exact)".to_string()
+                        } else {
+                            "differs (both exact)".to_string()
+                        }
+                    }
+                    Some(s) => {
+                        let z = (m.mean - value).abs() / (m.se * m.se + s * s).sqrt();
+                        if z < 4.0 {
+                            format!("agrees ({z:.1} combined se)")
+                        } else {
+                            format!("differs ({z:.1} combined se)")
+                        }
+                    }
+                    None if value != 0.0 => format!("model / reference = {:.3}", m.mean / value),
+                    None => String::new(),
+                };
+                (fmt_num(m.mean), fmt_ci(m.ci95_low, m.ci95_high), agree)
+            }
+            None => ("not run".to_string(), String::new(), String::new()),
+        };
+        let reference = match se {
+            Some(s) => format!("{} (se {})", fmt_num(value), fmt_num(s)),
+            None => fmt_num(value),
+        };
+        out.line(&format!(
+            "| {} (`{}` {}) | {} | {} | {} | {} | {} |",
+            cell(&label),
+            cell(&metric),
+            world_name(&prim),
+            reference,
+            mean,
+            ci,
+            agree,
+            cell(&source)
+        ));
+    }
+    out.line("");
 }
 
 fn facts(out: &mut Out<'_>, f: &Folder, label: &str) {

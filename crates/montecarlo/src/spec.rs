@@ -84,9 +84,32 @@ pub struct ExperimentSpec {
     /// (unsharded runs only).
     #[serde(default)]
     pub report: bool,
+    /// Reference figures (public incident figures, an independent implementation's means) that
+    /// reports set beside the model's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reference: Vec<ReferenceFigure>,
     /// A grid for `headroom sweep`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<toml::Table>,
+}
+
+/// A figure the model's result is set beside in reports (`[[reference]]`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceFigure {
+    /// What it is, in words ("accounts liquidated").
+    pub label: String,
+    /// The primitive whose metric it compares with: `cdp`, `pn` or `diff`.
+    pub primitive: String,
+    /// The metric (a paths.csv column).
+    pub metric: String,
+    /// The reference value.
+    pub value: f64,
+    /// Its standard error, when it is itself an estimate (a benchmark's mean).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub se: Option<f64>,
+    /// Where it comes from.
+    pub source: String,
 }
 
 /// The `[market]` table.
@@ -236,6 +259,24 @@ impl ExperimentSpec {
             }
         }
         add("cohort.", validate_cohort(&self.cohort));
+        for (i, r) in self.reference.iter().enumerate() {
+            if !["cdp", "pn", "diff"].contains(&r.primitive.as_str()) {
+                add(
+                    &format!("reference[{i}].primitive"),
+                    Err(format!(" = {:?}: allowed \"cdp\", \"pn\", \"diff\"", r.primitive)),
+                );
+            }
+            let known = crate::columns::all_metrics().any(|m| m.name == r.metric);
+            if !known {
+                add(
+                    &format!("reference[{i}].metric"),
+                    Err(format!(" = {:?}: must be a column of paths.csv", r.metric)),
+                );
+            }
+            if !r.value.is_finite() || r.se.is_some_and(|s| !(s.is_finite() && s >= 0.0)) {
+                add(&format!("reference[{i}]"), Err(": value must be finite and se >= 0".into()));
+            }
+        }
         if self.has(WorldKind::Cdp) {
             match &self.cdp {
                 None => add("cdp", Err(": missing table [cdp]: required because worlds has \"cdp\"".into())),

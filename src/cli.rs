@@ -108,6 +108,9 @@ struct PositionArgs {
     /// An instant drop to survive, a fraction (0.3 = 30%), for topup_for_gap.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     gap: f64,
+    /// Also simulate N paths with the engine of `headroom run` (p_liq_mc and its standard error).
+    #[arg(long)]
+    mc: Option<u64>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -418,7 +421,12 @@ fn position(a: &PositionArgs) -> Result<(), Error> {
         oracle_minutes: a.oracle_minutes,
         gap: a.gap,
     };
-    let r = input.report()?;
+    let mut r = input.report()?;
+    if let Some(n) = a.mc {
+        let (p, se) = input.mc(n, None)?;
+        r.p_liq_mc = Some(p);
+        r.p_liq_mc_se = Some(se);
+    }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
         return Ok(());
@@ -444,6 +452,17 @@ fn position(a: &PositionArgs) -> Result<(), Error> {
     println!("P(liquidation)         {:.4} continuous, {:.4} {checks}", r.p_liq_continuous, r.p_liq_discrete);
     println!("top-up for a {:.0}% gap   {:.6} units of collateral", 100.0 * a.gap, r.topup_for_gap);
     println!("bonus at risk          {:.2} USD", r.bonus_at_risk_usd);
+    if let (Some(p), Some(se)) = (r.p_liq_mc, r.p_liq_mc_se) {
+        let every = if a.oracle_minutes > 0.0 {
+            a.oracle_minutes
+        } else {
+            headroom_montecarlo::position::MC_CONTINUOUS_MINUTES
+        };
+        println!(
+            "P(liquidation), simulated  {p:.4} (se {se:.4}, {} paths, checks every {every} min)",
+            a.mc.unwrap_or(0)
+        );
+    }
     Ok(())
 }
 

@@ -151,3 +151,55 @@ fn validate_prints_the_resolved_experiment_which_reads_back() {
         String::from_utf8_lossy(&o.stdout).lines().skip(1).map(|l| format!("{l}\n")).collect();
     assert_eq!(body, again);
 }
+
+#[test]
+fn position_mc_adds_the_simulated_probability() {
+    let v = json(&[
+        "position",
+        "--collateral",
+        "10",
+        "--debt",
+        "20000",
+        "--price",
+        "3000",
+        "--lt",
+        "0.83",
+        "--bonus",
+        "0.05",
+        "--vol",
+        "0.8",
+        "--horizon-days",
+        "5",
+        "--oracle-minutes",
+        "60",
+        "--mc",
+        "3000",
+        "--json",
+    ]);
+    let p = v["p_liq_mc"].as_f64().unwrap();
+    let se = v["p_liq_mc_se"].as_f64().unwrap();
+    let closed = v["p_liq_discrete"].as_f64().unwrap();
+    assert!(se > 0.0 && (p - closed).abs() < 4.0 * se, "mc {p} se {se} closed {closed}");
+    fails(
+        &[
+            "position",
+            "--collateral",
+            "10",
+            "--debt",
+            "20000",
+            "--price",
+            "3000",
+            "--lt",
+            "0.83",
+            "--bonus",
+            "0.05",
+            "--vol",
+            "0.8",
+            "--horizon-days",
+            "5",
+            "--mc",
+            "1",
+        ],
+        "--mc",
+    );
+}

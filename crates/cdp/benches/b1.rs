@@ -1,4 +1,4 @@
-//! Benchmark B1 (shared/bench/B1-cascade.md): one path of 720 hourly GBM steps through the CDP
+//! Benchmark B1 (docs/benchmarks.md (B1)): one path of 720 hourly GBM steps through the CDP
 //! world of 5,000 positions, with its market and process, as the runner drives it.
 
 use criterion::{criterion_group, criterion_main, Criterion};

@@ -1,6 +1,6 @@
 //! The CDP world of Headroom: positions under a protocol's real liquidation rules, liquidators
 //! and keepers with latency and costs, borrowers' top-ups, and the cascade of forced sales
-//! through the market (DESIGN.md, The CDP).
+//! through the market (docs/MODEL.md).
 //!
 //! * [`CdpSpec`]: the `[cdp]` table of an experiment (protocol preset, overrides, behaviour,
 //!   borrow rate, oracle), checked by [`CdpSpec::validate`] and resolved into [`CdpParams`].

@@ -1,12 +1,12 @@
 //! The liquidation rules of each mechanism, as pure functions of one position's collateral `c`
 //! (units), debt `d` (USD) and the price the liquidation uses.
 //!
-//! Accounting common to every mechanism (DESIGN.md, Metrics): the fee is what third parties
+//! Accounting common to every mechanism (docs/MODEL.md): the fee is what third parties
 //! (liquidators, keepers, pools, the protocol, other borrowers) receive above the debt they take
 //! over, valued at the liquidation's price `x`:
 //! `fee = (collateral taken) x - (debt removed) + shortfall + incentives`, where the shortfall is
 //! the part of the debt no collateral covers (bad debt) and the incentives are flat rewards
-//! (Liquity's gas compensation, Maker's `tip` and `chip`). Sources are in docs/model-cdp.md.
+//! (Liquity's gas compensation, Maker's `tip` and `chip`). Sources are in docs/MODEL.md (The CDP model).
 
 use crate::spec::{AbsorbParams, ClipParams, DirectParams, FlipParams, LiquityParams};
 

@@ -3,7 +3,7 @@
 //!
 //! Every key with a preset default is optional; a key the chosen protocol's mechanism does not
 //! use is rejected ([`CdpError::NotApplicable`]) rather than silently ignored. Preset values and
-//! their sources are in docs/model-cdp.md.
+//! their sources are in docs/MODEL.md (The CDP model).
 
 use crate::error::{CdpError, Range};
 use headroom_market::{BadPrint, OracleModel};
@@ -90,7 +90,7 @@ enum Family {
 /// The `[cdp]` table of an experiment: a protocol preset, overrides of its parameters, the
 /// liquidators' and borrowers' behaviour, the borrow rate and the oracle the CDP reads.
 ///
-/// Every key, its unit, default and allowed range is listed in docs/model-cdp.md (Keys).
+/// Every key, its unit, default and allowed range is listed in docs/EXPERIMENTS.md (`[cdp]`).
 /// Fractions are plain numbers (0.05 = 5%); amounts carry their unit in the name (`_usd`,
 /// `_eth` for units of the collateral asset, `_minutes`, `_seconds`, `_steps`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,6 +1,6 @@
 //! The per-path result row every primitive fills, and the events a path may record.
 
-/// One path's result for one primitive (DESIGN.md, Metrics). Costs are USD, positive when
+/// One path's result for one primitive (docs/MODEL.md). Costs are USD, positive when
 /// someone loses. The optional fields are primitive-specific and blank in the other's rows.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PathMetrics {

@@ -1,7 +1,7 @@
 //! The columns of paths.csv and summary.csv, and their formatting.
 //!
 //! Floats are written in the shortest form that reads back to the same f64 (ryu), counts as
-//! integers, blank where a column does not apply (DESIGN.md, Metrics).
+//! integers, blank where a column does not apply (docs/MODEL.md).
 
 use crate::spec::WorldKind;
 use crate::stats::{stats, Stats, Worst};
@@ -29,7 +29,7 @@ macro_rules! shared {
     };
 }
 
-/// The shared columns, in DESIGN.md's order.
+/// The shared columns, in the order of docs/MODEL.md.
 pub const SHARED: [Metric; 11] = [
     shared!(exits, count),
     shared!(eth_sold, Worst::High),

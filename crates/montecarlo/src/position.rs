@@ -1,5 +1,4 @@
-//! Where one position's trigger sits: closed forms for `headroom position` (DESIGN.md, The
-//! command line, and Validation).
+//! Where one position's trigger sits: closed forms for `headroom position` (docs/MODEL.md).
 
 use crate::error::{Error, Result};
 use statrs::distribution::{ContinuousCDF, Normal};
@@ -35,7 +34,7 @@ pub struct PositionInput {
     pub gap: f64,
 }
 
-/// The answers of `headroom position` (the JSON keys of DESIGN.md).
+/// The answers of `headroom position` (the JSON keys of the command-line contract).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct PositionReport {
     /// `debt / (collateral lt)`, USD.
@@ -145,7 +144,7 @@ pub fn bgk_barrier(barrier: f64, vol: f64, dt_years: f64) -> f64 {
 /// Probability that a GBM from `s0` with drift `mu` and volatility `sigma` falls to `barrier`
 /// (< s0) before `t_years`: with `nu = mu - sigma^2/2`, `b = ln(H/S0)`,
 /// `P = Phi((b - nu T)/(sigma sqrt T)) + (H/S0)^(2 nu / sigma^2) Phi((b + nu T)/(sigma sqrt T))`;
-/// 1 when the start is at or below the barrier (DESIGN.md, Validation).
+/// 1 when the start is at or below the barrier (docs/MODEL.md).
 pub fn first_passage(s0: f64, barrier: f64, mu: f64, sigma: f64, t_years: f64) -> f64 {
     if s0 <= barrier {
         return 1.0;

@@ -1,4 +1,4 @@
-//! Summary statistics of per-path values (DESIGN.md, Metrics).
+//! Summary statistics of per-path values (docs/MODEL.md).
 //!
 //! Everything is computed from the values in path order, sequentially, so no thread count or
 //! sharding can change a byte: `std` with `n - 1`; `se = std / sqrt(n)`; `ci95 = mean +- 1.96 se`;

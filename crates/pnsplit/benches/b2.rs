@@ -1,4 +1,4 @@
-//! Benchmark B2 (shared/bench/B2-rolls.md): one path of the P/N world on B1's market and
+//! Benchmark B2 (docs/benchmarks.md (B2)): one path of the P/N world on B1's market and
 //! cohort, 720 steps, about 1,570 rolls. Reports the time per path.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

@@ -1,4 +1,4 @@
-//! Benchmark B2 (`shared/bench/B2-rolls.md`): its fixed market, cohort and `[pn]` table, and a
+//! Benchmark B2 (docs/benchmarks.md (B2)): its fixed market, cohort and `[pn]` table, and a
 //! minimal single-path driver (market + GBM + this world) used by the tests, the criterion
 //! benchmark and cross-checks against the experiment runner.
 //!

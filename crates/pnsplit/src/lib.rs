@@ -1,6 +1,6 @@
 //! The P/N split: one unit of an asset split into two claims P and N whose values always sum
 //! to the unit's value, settled once at maturity by a slow oracle, and rolled to lower strikes
-//! to keep P's value stable in USD (DESIGN.md, The P/N split; ethresear.ch/t/25036).
+//! to keep P's value stable in USD (docs/MODEL.md).
 //!
 //! * [`payoff`]: how a settlement price divides a unit between P and N (capped, linear, binary).
 //! * [`pricing`]: Black-Scholes values and ETH-deltas of P and N before maturity.

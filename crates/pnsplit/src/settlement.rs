@@ -17,8 +17,7 @@
 //! A settlement price `x_s` off the true price `x_T` (the market price at `T`) moves value
 //! between P and N only: P receives `u p(x_s)` units instead of `u p(x_T)`, N `u n(x_s)` instead
 //! of `u n(x_T)`, and `p + n = 1`, so the transfer to P, `u x_d (p(x_s) - p(x_T))`, is exactly
-//! the transfer from N (DESIGN.md, The P/N split: "a settlement price off by e moves value
-//! between P and N only (zero-sum)").
+//! the transfer from N (docs/MODEL.md)").
 
 use crate::error::{check_range, PnError};
 use crate::payoff::Payoff;

@@ -1,7 +1,7 @@
 //! The `[pn]` table of an experiment: payoff, maturity, roll policy, fees, pricing, the roll
 //! oracle, the settlement oracle and the P-value marking interval.
 //!
-//! Every key has a default (the figures of benchmark B2, `shared/bench/B2-rolls.md`, where a
+//! Every key has a default (the figures of benchmark B2, docs/benchmarks.md (B2), where a
 //! number is needed), so an empty `[pn]` table is valid: capped payoff, maturity the horizon,
 //! `trigger` policy at 1.25 rolling to 2.0, immediate execution, 0.3% fee, the process's
 //! volatility, rate 0, spot roll oracle, settlement at the market price at maturity.
@@ -25,7 +25,7 @@ pub enum PayoffShape {
     Binary,
 }
 
-/// When holders roll (DESIGN.md, The P/N split). Every policy but `hold` needs the capped
+/// When holders roll (docs/MODEL.md). Every policy but `hold` needs the capped
 /// payoff: the roll keeps a capped P stable in USD, and rolling a linear or binary P (whose
 /// value far from its bounds is near 0) would multiply its units without bound.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]

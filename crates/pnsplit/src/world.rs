@@ -3,7 +3,7 @@
 //!
 //! # Mapping from the cohort
 //! Borrower `i` (collateral `c_i`, debt `d_i`) holds `u_i = c_i` units of P with strike
-//! `K_i = d_i / c_i`, so P's USD claim equals the CDP lender's (DESIGN.md, The P/N split). The
+//! `K_i = d_i / c_i`, so P's USD claim equals the CDP lender's (docs/MODEL.md). The
 //! put premium `sum_i (d_i - u_i P(S0, K_i, T))` is reported as `premium_usd`.
 //!
 //! # One step (after the runner has applied the step's return)

@@ -1,4 +1,4 @@
-//! Benchmark B1 (shared/bench/B1-cascade.md): means against the reference figures, and the bulk
+//! Benchmark B1 (docs/benchmarks.md (B1)): means against the reference figures, and the bulk
 //! path against the general engine.
 
 use super::{mean_se, Gbm};

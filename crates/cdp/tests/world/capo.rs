@@ -1,4 +1,4 @@
-//! The Aave wstETH CAPO incident (DOMAIN.md): the oracle reads 1.1939 ETH per wstETH against a
+//! The Aave wstETH CAPO incident: the oracle reads 1.1939 ETH per wstETH against a
 //! true 1.228, prices do not move, E-Mode rules (LT 95.5%, bonus 1%). Exactly the positions
 //! whose true HF is below 1.228 / 1.1939 = 1.02856 are liquidated, every exit is wrongful, and
 //! under the 50% close factor some are liquidated more than once.

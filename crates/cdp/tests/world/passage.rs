@@ -1,6 +1,6 @@
 //! One CDP, spot oracle, no impact, checked every dt: the probability of liquidation before T
 //! is the GBM first-passage probability with the Broadie-Glasserman-Kou barrier shift
-//! (DESIGN.md, Validation).
+//! (docs/MODEL.md).
 
 use super::Gbm;
 use headroom_cdp::{CdpSpec, CdpWorld, Protocol};

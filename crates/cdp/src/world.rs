@@ -1201,6 +1201,13 @@ impl Primitive for CdpWorld {
         }
     }
 
+    /// On the bulk path without interest a step acts only when the oracle's log price falls
+    /// under the key at the cursor.
+    #[inline]
+    fn idle_above_log(&self) -> Option<f64> {
+        (self.bulk_on && self.params.borrow_rate == 0.0).then_some(self.st.next_log_key)
+    }
+
     fn end_path(&mut self, ctx: &StepCtx, market: &WorldMarket, metrics: &mut PathMetrics) {
         let _ = (ctx, market);
         let a = &self.st.acc;

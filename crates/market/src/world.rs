@@ -124,6 +124,33 @@ impl WorldMarket {
         self.moved();
     }
 
+    /// Applies a block of steps in which the primitive is known to do nothing, if that can be
+    /// decided without stepping: under a spot oracle (no state to update) without resilience,
+    /// the block is skipped when the log price stays at or above `idle_above_log` at every step
+    /// (the values, the minimum and the final state are exactly those of `begin_step` one step
+    /// at a time). Returns whether the block was applied; if not, nothing changed.
+    #[inline]
+    pub fn skip_idle_block(&mut self, log_returns: &[f64], end_time_years: f64, idle_above_log: f64) -> bool {
+        if !self.spot || self.decay != 1.0 {
+            return false;
+        }
+        let mut exo = self.log_exo;
+        let mut min = self.min_log_price;
+        for &r in log_returns {
+            exo += r;
+            let lp = exo + self.log_impact;
+            if lp < idle_above_log {
+                return false;
+            }
+            min = min.min(lp);
+        }
+        self.log_exo = exo;
+        self.log_price = exo + self.log_impact;
+        self.min_log_price = min;
+        self.time_years = end_time_years;
+        true
+    }
+
     /// The log price changed: update the minimum, observe.
     #[inline(always)]
     fn moved(&mut self) {
@@ -233,11 +260,47 @@ pub trait Primitive: Clone + Send {
     fn step(&mut self, ctx: &StepCtx, market: &mut WorldMarket, rng: &mut PathRng, events: &mut EventSink);
     /// Fills the path's metrics (the runner sets `min_price` and `final_price` from the market).
     fn end_path(&mut self, ctx: &StepCtx, market: &WorldMarket, metrics: &mut PathMetrics);
+    /// A log price at or above which a step does nothing at all (no trade, no state change, no
+    /// time-dependent work), if the primitive can say so now; the runner then skips whole blocks
+    /// of such steps ([`WorldMarket::skip_idle_block`]). The default: it cannot.
+    #[inline]
+    fn idle_above_log(&self) -> Option<f64> {
+        None
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skipping_an_idle_block_equals_stepping_it() {
+        let dt = 1.0 / 365.0 / 24.0;
+        let liq = Liquidity::Exponential { depth_eth: 1000.0 };
+        let returns = [0.01, -0.02, 0.005, -0.03, 0.04, -0.001];
+        let mut a = WorldMarket::new(100.0, liq.clone(), None, &OracleModel::Spot, &[], dt);
+        let mut b = a.clone();
+        a.sell(10.0);
+        b.sell(10.0);
+        for (i, &r) in returns.iter().enumerate() {
+            a.begin_step(r, (i + 1) as f64 * dt);
+        }
+        assert!(b.skip_idle_block(&returns, 6.0 * dt, f64::NEG_INFINITY));
+        assert_eq!(
+            (a.log_price(), a.min_price(), a.time_years(), a.oracle_log_price()),
+            (b.log_price(), b.min_price(), b.time_years(), b.oracle_log_price())
+        );
+        // A block that dips under the threshold is not applied, and changes nothing.
+        let before = (b.log_price(), b.min_price(), b.time_years());
+        assert!(!b.skip_idle_block(&returns, 12.0 * dt, b.log_price() - 0.01));
+        assert_eq!(before, (b.log_price(), b.min_price(), b.time_years()));
+        // Not under another oracle or with resilience.
+        let mut c =
+            WorldMarket::new(100.0, liq.clone(), None, &OracleModel::Twap { window_hours: 2.0 }, &[], dt);
+        assert!(!c.skip_idle_block(&returns, 6.0 * dt, f64::NEG_INFINITY));
+        let mut d = WorldMarket::new(100.0, liq, Some(dt), &OracleModel::Spot, &[], dt);
+        assert!(!d.skip_idle_block(&returns, 6.0 * dt, f64::NEG_INFINITY));
+    }
 
     #[test]
     fn permanent_impact_persists_and_resilience_decays() {

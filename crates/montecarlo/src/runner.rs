@@ -277,6 +277,13 @@ impl Experiment {
         for start in (0..self.env.steps).step_by(RETURN_BLOCK) {
             let n = RETURN_BLOCK.min(self.env.steps - start);
             exo.fill_log_returns(&self.exo, exo_rng, &mut buf[..n]);
+            // A block in which the primitive provably does nothing is applied at once.
+            if let Some(th) = s.prim.idle_above_log() {
+                let end = self.ctx(start + n - 1).time_years;
+                if s.market.skip_idle_block(&buf[..n], end, th) {
+                    continue;
+                }
+            }
             for (i, &r) in buf[..n].iter().enumerate() {
                 s.step(&self.ctx(start + i), r);
             }

@@ -61,26 +61,22 @@ impl PnError {
     }
 }
 
-/// Checks that `value` is finite and within `[lo, hi]`, naming `key` otherwise.
-pub(crate) fn check_range(key: &str, value: f64, lo: f64, hi: f64) -> Result<(), PnError> {
-    if value.is_finite() && value >= lo && value <= hi {
-        Ok(())
-    } else {
-        let allowed = match (lo.is_finite(), hi.is_finite()) {
-            (true, true) => format!("must be within [{lo}, {hi}]"),
-            (true, false) => format!("must be >= {lo}"),
-            (false, true) => format!("must be <= {hi}"),
-            (false, false) => "must be finite".to_string(),
-        };
-        Err(PnError::invalid(key, value, allowed))
+/// The market's parameter error as the P/N crate's, keeping the key and the allowed range.
+fn own(e: MarketError) -> PnError {
+    match e {
+        MarketError::InvalidParameter { key, value, allowed } => {
+            PnError::InvalidParameter { key, value, allowed }
+        }
+        other => PnError::Market { key: String::new(), source: other },
     }
 }
 
-/// Checks that `value` is finite and strictly positive.
+/// Checks that `value` is finite and within `[lo, hi]`, naming `key` otherwise (the market's rule).
+pub(crate) fn check_range(key: &str, value: f64, lo: f64, hi: f64) -> Result<(), PnError> {
+    headroom_market::error::check_range(key, value, lo, hi).map_err(own)
+}
+
+/// Checks that `value` is finite and strictly positive (the market's rule).
 pub(crate) fn check_positive(key: &str, value: f64) -> Result<(), PnError> {
-    if value.is_finite() && value > 0.0 {
-        Ok(())
-    } else {
-        Err(PnError::invalid(key, value, "must be > 0"))
-    }
+    headroom_market::error::check_positive(key, value).map_err(own)
 }

@@ -415,6 +415,7 @@ impl CdpWorld {
         let mut cursor = self.st.cursor;
         let mut rounds: u32 = 0;
         loop {
+            market.cache_price();
             let x = market.oracle_price();
             let theta = if g == 1.0 { x } else { x / g };
             let j0 = cursor;
@@ -1128,6 +1129,7 @@ impl CdpWorld {
         let step = ctx.step as u64;
         let mut round: u32 = 0;
         loop {
+            market.cache_price();
             let x = market.oracle_price();
             let p = market.price();
             let mut block = 0.0;

@@ -62,6 +62,8 @@ pub struct WorldMarket {
     log_exo: f64,
     log_impact: f64,
     log_price: f64,
+    /// `exp(log_price)` once a `&mut` method has computed it since the last move, else NaN.
+    price_cache: f64,
     oracle_price: f64,
     min_log_price: f64,
     time_years: f64,
@@ -93,6 +95,7 @@ impl WorldMarket {
             log_exo: 0.0,
             log_impact: 0.0,
             log_price: 0.0,
+            price_cache: f64::NAN,
             oracle_price: start_price,
             min_log_price: 0.0,
             time_years: 0.0,
@@ -106,6 +109,7 @@ impl WorldMarket {
         self.log_exo = self.start_price.ln();
         self.log_impact = 0.0;
         self.log_price = self.log_exo;
+        self.price_cache = f64::NAN;
         self.min_log_price = self.log_price;
         self.time_years = 0.0;
         self.oracle.reset(self.start_price);
@@ -146,6 +150,7 @@ impl WorldMarket {
         }
         self.log_exo = exo;
         self.log_price = exo + self.log_impact;
+        self.price_cache = f64::NAN;
         self.min_log_price = min;
         self.time_years = end_time_years;
         true
@@ -155,6 +160,7 @@ impl WorldMarket {
     #[inline(always)]
     fn moved(&mut self) {
         self.log_price = self.log_exo + self.log_impact;
+        self.price_cache = f64::NAN;
         if self.log_price < self.min_log_price {
             self.min_log_price = self.log_price;
         }
@@ -172,7 +178,8 @@ impl WorldMarket {
     /// Sells `qty` units through the liquidity model; the price moves and the oracle observes.
     #[inline]
     pub fn sell(&mut self, qty: f64) -> Fill {
-        let fill = self.liquidity.sell(self.price(), qty);
+        let price = self.cache_price();
+        let fill = self.liquidity.sell(price, qty);
         self.apply_fill(&fill);
         fill
     }
@@ -180,7 +187,8 @@ impl WorldMarket {
     /// Buys `qty` units through the liquidity model; the price moves and the oracle observes.
     #[inline]
     pub fn buy(&mut self, qty: f64) -> Fill {
-        let fill = self.liquidity.buy(self.price(), qty);
+        let price = self.cache_price();
+        let fill = self.liquidity.buy(price, qty);
         self.apply_fill(&fill);
         fill
     }
@@ -196,7 +204,22 @@ impl WorldMarket {
     /// The true market price now.
     #[inline]
     pub fn price(&self) -> f64 {
-        self.log_price.exp()
+        if self.price_cache.is_nan() {
+            self.log_price.exp()
+        } else {
+            self.price_cache
+        }
+    }
+
+    /// The true market price now, kept until the next move so that later calls of
+    /// [`Self::price`] (and of [`Self::oracle_price`] under a spot oracle) cost no `exp`: for a
+    /// cascade round, which reads both and then sells.
+    #[inline]
+    pub fn cache_price(&mut self) -> f64 {
+        if self.price_cache.is_nan() {
+            self.price_cache = self.log_price.exp();
+        }
+        self.price_cache
     }
     /// `ln` of the true market price now (no `exp` needed).
     #[inline]
@@ -285,7 +308,9 @@ mod tests {
         for (i, &r) in returns.iter().enumerate() {
             a.begin_step(r, (i + 1) as f64 * dt);
         }
+        b.cache_price();
         assert!(b.skip_idle_block(&returns, 6.0 * dt, f64::NEG_INFINITY));
+        assert_eq!(a.price(), b.price(), "a skipped block must forget the cached price");
         assert_eq!(
             (a.log_price(), a.min_price(), a.time_years(), a.oracle_log_price()),
             (b.log_price(), b.min_price(), b.time_years(), b.oracle_log_price())

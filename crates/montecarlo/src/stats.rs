@@ -75,9 +75,18 @@ pub fn stats(values: &[f64], worst: Worst) -> Stats {
         };
     }
     let nf = n as f64;
-    let mean = values.iter().sum::<f64>() / nf;
+    // Corrected two-pass algorithm (Chan, Golub and LeVeque 1983): the first mean is refined by
+    // the mean residual, and the variance subtracts the residuals' squared sum, so identical
+    // values give their value and a spread of exactly 0.
+    let rough = values.iter().sum::<f64>() / nf;
+    let resid = values.iter().map(|x| x - rough).sum::<f64>();
+    let mean = rough + resid / nf;
     let std = if n > 1 {
-        (values.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (nf - 1.0)).sqrt()
+        let (ss, sr) = values.iter().fold((0.0, 0.0), |(ss, sr), x| {
+            let d = x - mean;
+            (ss + d * d, sr + d)
+        });
+        ((ss - sr * sr / nf).max(0.0) / (nf - 1.0)).sqrt()
     } else {
         f64::NAN
     };
@@ -133,6 +142,16 @@ mod tests {
         let v: Vec<f64> = (1..=41).map(f64::from).collect(); // ceil(2.05) = 3 worst
         assert_eq!(stats(&v, Worst::High).es95, 40.0);
         assert_eq!(stats(&v, Worst::Low).es95, 2.0);
+    }
+
+    #[test]
+    fn identical_values_have_no_spread() {
+        // A plain sum of 3,000 copies divided by 3,000 misses the value in the last bits.
+        let v = vec![309_520.845_434_101_94; 3000];
+        let s = stats(&v, Worst::High);
+        assert_eq!((s.mean, s.std, s.se), (v[0], 0.0, 0.0));
+        let w = vec![0.1; 3001];
+        assert_eq!(stats(&w, Worst::High).std, 0.0);
     }
 
     #[test]

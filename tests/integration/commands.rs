@@ -61,9 +61,10 @@ fn price_bad_arguments_exit_2() {
     fails(&with(2, "abc"), "--spot");
 }
 
-#[test]
-fn position_json_has_the_contracts_keys() {
-    let v = json(&[
+/// `headroom position` for 10 ETH against 20,000 USD at 3,000 (LT 0.83, bonus 5%, vol 80%) over
+/// `days`, then `extra` flags.
+fn position_args<'a>(days: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec![
         "position",
         "--collateral",
         "10",
@@ -78,13 +79,15 @@ fn position_json_has_the_contracts_keys() {
         "--vol",
         "0.8",
         "--horizon-days",
-        "30",
-        "--oracle-minutes",
-        "60",
-        "--gap",
-        "0.3",
-        "--json",
-    ]);
+        days,
+    ];
+    a.extend_from_slice(extra);
+    a
+}
+
+#[test]
+fn position_json_has_the_contracts_keys() {
+    let v = json(&position_args("30", &["--oracle-minutes", "60", "--gap", "0.3", "--json"]));
     assert_eq!(
         keys(&v),
         sorted(&[
@@ -104,23 +107,7 @@ fn position_json_has_the_contracts_keys() {
 
 #[test]
 fn position_bad_flags_exit_2() {
-    let base = [
-        "position",
-        "--collateral",
-        "10",
-        "--debt",
-        "20000",
-        "--price",
-        "3000",
-        "--lt",
-        "0.83",
-        "--bonus",
-        "0.05",
-        "--vol",
-        "0.8",
-        "--horizon-days",
-        "30",
-    ];
+    let base = position_args("30", &[]);
     let with = |i: usize, v: &'static str| {
         let mut a = base.to_vec();
         a[i] = v;
@@ -154,52 +141,10 @@ fn validate_prints_the_resolved_experiment_which_reads_back() {
 
 #[test]
 fn position_mc_adds_the_simulated_probability() {
-    let v = json(&[
-        "position",
-        "--collateral",
-        "10",
-        "--debt",
-        "20000",
-        "--price",
-        "3000",
-        "--lt",
-        "0.83",
-        "--bonus",
-        "0.05",
-        "--vol",
-        "0.8",
-        "--horizon-days",
-        "5",
-        "--oracle-minutes",
-        "60",
-        "--mc",
-        "3000",
-        "--json",
-    ]);
+    let v = json(&position_args("5", &["--oracle-minutes", "60", "--mc", "3000", "--json"]));
     let p = v["p_liq_mc"].as_f64().unwrap();
     let se = v["p_liq_mc_se"].as_f64().unwrap();
     let closed = v["p_liq_discrete"].as_f64().unwrap();
     assert!(se > 0.0 && (p - closed).abs() < 4.0 * se, "mc {p} se {se} closed {closed}");
-    fails(
-        &[
-            "position",
-            "--collateral",
-            "10",
-            "--debt",
-            "20000",
-            "--price",
-            "3000",
-            "--lt",
-            "0.83",
-            "--bonus",
-            "0.05",
-            "--vol",
-            "0.8",
-            "--horizon-days",
-            "5",
-            "--mc",
-            "1",
-        ],
-        "--mc",
-    );
+    fails(&position_args("5", &["--mc", "1"]), "--mc");
 }

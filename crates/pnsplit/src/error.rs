@@ -76,6 +76,11 @@ pub(crate) fn check_range(key: &str, value: f64, lo: f64, hi: f64) -> Result<(),
     headroom_market::error::check_range(key, value, lo, hi).map_err(own)
 }
 
+/// Checks that `value` is finite and within `(lo, hi]` (the market's rule).
+pub(crate) fn check_above(key: &str, value: f64, lo: f64, hi: f64) -> Result<(), PnError> {
+    headroom_market::error::check_above(key, value, lo, hi).map_err(own)
+}
+
 /// Checks that `value` is finite and strictly positive (the market's rule).
 pub(crate) fn check_positive(key: &str, value: f64) -> Result<(), PnError> {
     headroom_market::error::check_positive(key, value).map_err(own)

@@ -6,7 +6,7 @@
 //! `trigger` policy at 1.25 rolling to 2.0, immediate execution, 0.3% fee, the process's
 //! volatility, rate 0, spot roll oracle, settlement at the market price at maturity.
 
-use crate::error::{check_range, PnError};
+use crate::error::{check_above, check_range, PnError};
 use crate::payoff::Payoff;
 use crate::settlement::SettlementSpec;
 use headroom_market::{BadPrint, OracleModel};
@@ -180,7 +180,7 @@ impl PnSpec {
                     key: "payoff_upper".into(),
                     when: "payoff = \"linear\"".into(),
                 })?;
-                check_range("payoff_lower", lower, f64::MIN_POSITIVE, 1e6)?;
+                check_above("payoff_lower", lower, 0.0, 1e6)?;
                 if !(upper.is_finite() && upper > lower && upper <= 1e6) {
                     return Err(PnError::invalid(
                         "payoff_upper",
@@ -199,7 +199,7 @@ impl PnSpec {
             }
         }
         if let Some(m) = self.maturity_days {
-            check_range("maturity_days", m, f64::MIN_POSITIVE, 36_500.0)?;
+            check_above("maturity_days", m, 0.0, 36_500.0)?;
             if self.roll_before_days >= m {
                 return Err(PnError::invalid(
                     "roll_before_days",
@@ -216,8 +216,8 @@ impl PnSpec {
                  linear and binary payoffs take policy = \"hold\"",
             ));
         }
-        check_range("roll_trigger", self.roll_trigger, f64::MIN_POSITIVE, 1e6)?;
-        check_range("roll_target", self.roll_target, f64::MIN_POSITIVE, 1e6)?;
+        check_above("roll_trigger", self.roll_trigger, 0.0, 1e6)?;
+        check_above("roll_target", self.roll_target, 0.0, 1e6)?;
         if self.policy == RollPolicy::Trigger && self.roll_target <= self.roll_trigger {
             return Err(PnError::invalid(
                 "roll_target",

@@ -31,6 +31,6 @@ pub use metrics::{Event, EventKind, EventSink, PathMetrics};
 pub use oracle::{BadPrint, Oracle, OracleModel};
 pub use process::{ExoPath, Exogenous, ProcessSpec};
 pub use rng::{stream, PathRng, Purpose};
-pub use settlement::{SettlementMethod, SettlementOracle, SettlementSpec};
+pub use settlement::{Manipulation, PriceHistory, SettlementMethod, SettlementSpec};
 pub use shock::{ShockSpec, ShockTime};
 pub use world::{Primitive, StepCtx, WorldEnv, WorldMarket};

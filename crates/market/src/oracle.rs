@@ -9,7 +9,7 @@
 //! newest one). Injected [`BadPrint`]s multiply whatever the model reports.
 //!
 //! Formulas and sources: docs/MODEL.md (Oracles). The slow settlement oracle of the P/N split is
-//! [`crate::settlement::SettlementOracle`].
+//! [`crate::settlement`] ([`crate::settlement::SettlementSpec`], [`crate::settlement::PriceHistory`]).
 
 use crate::error::{check_above, check_range, MarketError};
 use serde::{Deserialize, Serialize};

@@ -274,12 +274,7 @@ impl PnSpec {
         for (i, b) in self.roll_oracle_errors.iter().enumerate() {
             b.validate().map_err(|e| PnError::market(&format!("roll_oracle_errors[{i}]"), e))?;
         }
-        self.settlement.validate().map_err(|e| match e {
-            PnError::InvalidParameter { key, value, allowed } => {
-                PnError::InvalidParameter { key: format!("settlement.{key}"), value, allowed }
-            }
-            other => other,
-        })?;
+        self.settlement.validate().map_err(|e| PnError::market("settlement", e))?;
         if self.max_roll_rounds < 1 {
             return Err(PnError::invalid("max_roll_rounds", self.max_roll_rounds, "must be >= 1"));
         }

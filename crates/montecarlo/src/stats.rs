@@ -54,6 +54,18 @@ pub fn quantile_sorted(xs: &[f64], p: f64) -> f64 {
     xs[lo] + (h - lo as f64) * (xs[hi] - xs[lo])
 }
 
+/// The sum of `xs` in order with Neumaier's compensation (Neumaier 1974): the rounding error of
+/// each addition is carried and added back at the end.
+pub fn neumaier_sum(xs: &[f64]) -> f64 {
+    let (mut sum, mut comp) = (0.0f64, 0.0f64);
+    for &x in xs {
+        let t = sum + x;
+        comp += if sum.abs() >= x.abs() { (sum - t) + x } else { (x - t) + sum };
+        sum = t;
+    }
+    sum + comp
+}
+
 /// The statistics of `values` (in path order).
 pub fn stats(values: &[f64], worst: Worst) -> Stats {
     let n = values.len();
@@ -75,12 +87,10 @@ pub fn stats(values: &[f64], worst: Worst) -> Stats {
         };
     }
     let nf = n as f64;
-    // Corrected two-pass algorithm (Chan, Golub and LeVeque 1983): the first mean is refined by
-    // the mean residual, and the variance subtracts the residuals' squared sum, so identical
-    // values give their value and a spread of exactly 0.
-    let rough = values.iter().sum::<f64>() / nf;
-    let resid = values.iter().map(|x| x - rough).sum::<f64>();
-    let mean = rough + resid / nf;
+    // The mean from a compensated (Neumaier) sum, exact for integer counts; the variance by the
+    // corrected two-pass algorithm (Chan, Golub and LeVeque 1983), which subtracts the
+    // residuals' squared sum, so identical values give a spread of exactly 0.
+    let mean = neumaier_sum(values) / nf;
     let std = if n > 1 {
         let (ss, sr) = values.iter().fold((0.0, 0.0), |(ss, sr), x| {
             let d = x - mean;
@@ -142,6 +152,15 @@ mod tests {
         let v: Vec<f64> = (1..=41).map(f64::from).collect(); // ceil(2.05) = 3 worst
         assert_eq!(stats(&v, Worst::High).es95, 40.0);
         assert_eq!(stats(&v, Worst::Low).es95, 2.0);
+    }
+
+    #[test]
+    fn integer_counts_have_their_exact_mean() {
+        // 100,000 counts summing to 181,745,322: the mean is the correctly rounded quotient.
+        let v: Vec<f64> = (0..100_000u64).map(|i| ((i * 7919) % 3635) as f64).collect();
+        let total: u64 = (0..100_000u64).map(|i| (i * 7919) % 3635).sum();
+        assert_eq!(stats(&v, Worst::High).mean, total as f64 / 100_000.0);
+        assert_eq!(neumaier_sum(&[1e16, 1.0, -1e16]), 1.0);
     }
 
     #[test]

@@ -128,32 +128,44 @@ impl WorldMarket {
         self.moved();
     }
 
-    /// Applies a block of steps in which the primitive is known to do nothing, if that can be
-    /// decided without stepping: under a spot oracle (no state to update) without resilience,
-    /// the block is skipped when the log price stays at or above `idle_above_log` at every step
-    /// (the values, the minimum and the final state are exactly those of `begin_step` one step
-    /// at a time). Returns whether the block was applied; if not, nothing changed.
+    /// Applies the leading steps of `log_returns` in which the primitive is known to do nothing,
+    /// if that can be decided without stepping: under a spot oracle (no state to update) without
+    /// resilience, a step is idle when the log price stays at or above `idle_above_log`. Applies
+    /// steps until the first that is not idle (which it leaves to `begin_step`) and returns how
+    /// many it applied (0 when it cannot decide). The values, the minimum and the final state
+    /// are exactly those of `begin_step` one step at a time; `time_of(k)` gives the time after
+    /// step `k` of the slice.
     #[inline]
-    pub fn skip_idle_block(&mut self, log_returns: &[f64], end_time_years: f64, idle_above_log: f64) -> bool {
+    pub fn skip_idle_steps(
+        &mut self,
+        log_returns: &[f64],
+        idle_above_log: f64,
+        time_of: impl Fn(usize) -> f64,
+    ) -> usize {
         if !self.spot || self.decay != 1.0 {
-            return false;
+            return 0;
         }
         let mut exo = self.log_exo;
         let mut min = self.min_log_price;
+        let mut k = 0;
         for &r in log_returns {
-            exo += r;
-            let lp = exo + self.log_impact;
+            let next = exo + r;
+            let lp = next + self.log_impact;
             if lp < idle_above_log {
-                return false;
+                break;
             }
+            exo = next;
             min = min.min(lp);
+            k += 1;
         }
-        self.log_exo = exo;
-        self.log_price = exo + self.log_impact;
-        self.price_cache = f64::NAN;
-        self.min_log_price = min;
-        self.time_years = end_time_years;
-        true
+        if k > 0 {
+            self.log_exo = exo;
+            self.log_price = exo + self.log_impact;
+            self.price_cache = f64::NAN;
+            self.min_log_price = min;
+            self.time_years = time_of(k - 1);
+        }
+        k
     }
 
     /// The log price changed: update the minimum, observe.
@@ -285,7 +297,7 @@ pub trait Primitive: Clone + Send {
     fn end_path(&mut self, ctx: &StepCtx, market: &WorldMarket, metrics: &mut PathMetrics);
     /// A log price at or above which a step does nothing at all (no trade, no state change, no
     /// time-dependent work), if the primitive can say so now; the runner then skips whole blocks
-    /// of such steps ([`WorldMarket::skip_idle_block`]). The default: it cannot.
+    /// of such steps ([`WorldMarket::skip_idle_steps`]). The default: it cannot.
     #[inline]
     fn idle_above_log(&self) -> Option<f64> {
         None
@@ -297,7 +309,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn skipping_an_idle_block_equals_stepping_it() {
+    fn skipping_idle_steps_equals_stepping_them() {
         let dt = 1.0 / 365.0 / 24.0;
         let liq = Liquidity::Exponential { depth_eth: 1000.0 };
         let returns = [0.01, -0.02, 0.005, -0.03, 0.04, -0.001];
@@ -309,22 +321,31 @@ mod tests {
             a.begin_step(r, (i + 1) as f64 * dt);
         }
         b.cache_price();
-        assert!(b.skip_idle_block(&returns, 6.0 * dt, f64::NEG_INFINITY));
-        assert_eq!(a.price(), b.price(), "a skipped block must forget the cached price");
+        let time = |k: usize| (k + 1) as f64 * dt;
+        assert_eq!(b.skip_idle_steps(&returns, f64::NEG_INFINITY, time), 6);
+        assert_eq!(a.price(), b.price(), "skipped steps must forget the cached price");
         assert_eq!(
             (a.log_price(), a.min_price(), a.time_years(), a.oracle_log_price()),
             (b.log_price(), b.min_price(), b.time_years(), b.oracle_log_price())
         );
-        // A block that dips under the threshold is not applied, and changes nothing.
-        let before = (b.log_price(), b.min_price(), b.time_years());
-        assert!(!b.skip_idle_block(&returns, 12.0 * dt, b.log_price() - 0.01));
-        assert_eq!(before, (b.log_price(), b.min_price(), b.time_years()));
+        // Steps stop at the first that goes under the threshold: here the fourth (-0.03).
+        let mut c = WorldMarket::new(100.0, liq.clone(), None, &OracleModel::Spot, &[], dt);
+        let th = c.log_price() - 0.025;
+        assert_eq!(c.skip_idle_steps(&returns, th, time), 3);
+        let mut d = WorldMarket::new(100.0, liq.clone(), None, &OracleModel::Spot, &[], dt);
+        for (i, &r) in returns[..3].iter().enumerate() {
+            d.begin_step(r, (i + 1) as f64 * dt);
+        }
+        assert_eq!(
+            (c.log_price(), c.min_price(), c.time_years()),
+            (d.log_price(), d.min_price(), d.time_years())
+        );
         // Not under another oracle or with resilience.
-        let mut c =
+        let mut e =
             WorldMarket::new(100.0, liq.clone(), None, &OracleModel::Twap { window_hours: 2.0 }, &[], dt);
-        assert!(!c.skip_idle_block(&returns, 6.0 * dt, f64::NEG_INFINITY));
-        let mut d = WorldMarket::new(100.0, liq, Some(dt), &OracleModel::Spot, &[], dt);
-        assert!(!d.skip_idle_block(&returns, 6.0 * dt, f64::NEG_INFINITY));
+        assert_eq!(e.skip_idle_steps(&returns, f64::NEG_INFINITY, time), 0);
+        let mut f = WorldMarket::new(100.0, liq, Some(dt), &OracleModel::Spot, &[], dt);
+        assert_eq!(f.skip_idle_steps(&returns, f64::NEG_INFINITY, time), 0);
     }
 
     #[test]

@@ -26,10 +26,6 @@ pub const CHUNK: usize = 64;
 /// ([`headroom_market::ExoPath::fill_log_returns`]); blocks let the generator run in a tight loop.
 const RETURN_BLOCK: usize = 64;
 
-/// Steps a primitive may skip at once when it can say it is idle (see
-/// [`headroom_market::Primitive::idle_above_log`]).
-const SKIP_BLOCK: usize = 16;
-
 /// An experiment ready to run: the spec validated, the process and the cohort built.
 #[derive(Clone, Debug)]
 pub struct Experiment {
@@ -281,18 +277,18 @@ impl Experiment {
         for start in (0..self.env.steps).step_by(RETURN_BLOCK) {
             let n = RETURN_BLOCK.min(self.env.steps - start);
             exo.fill_log_returns(&self.exo, exo_rng, &mut buf[..n]);
-            for (k, sub) in buf[..n].chunks(SKIP_BLOCK).enumerate() {
-                let first = start + k * SKIP_BLOCK;
-                // A stretch in which the primitive provably does nothing is applied at once.
+            let mut i = 0;
+            while i < n {
+                // Steps in which the primitive provably does nothing are applied at once; the
+                // first step that may act is stepped.
                 if let Some(th) = s.prim.idle_above_log() {
-                    let end = self.ctx(first + sub.len() - 1).time_years;
-                    if s.market.skip_idle_block(sub, end, th) {
-                        continue;
+                    i += s.market.skip_idle_steps(&buf[i..n], th, |k| self.ctx(start + i + k).time_years);
+                    if i == n {
+                        break;
                     }
                 }
-                for (i, &r) in sub.iter().enumerate() {
-                    s.step(&self.ctx(first + i), r);
-                }
+                s.step(&self.ctx(start + i), buf[i]);
+                i += 1;
             }
         }
         s.end(&self.ctx(self.env.steps - 1))

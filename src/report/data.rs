@@ -4,63 +4,35 @@
 //! panics on bad input.
 
 use super::ReportError;
+use headroom_montecarlo::stats::Stats;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// The columns of summary.csv, in order.
-pub const SUMMARY_COLUMNS: [&str; 14] = [
-    "primitive",
-    "metric",
-    "n",
-    "mean",
-    "std",
-    "se",
-    "ci95_low",
-    "ci95_high",
-    "p01",
-    "p05",
-    "p50",
-    "p95",
-    "p99",
-    "es95",
-];
+/// The columns of summary.csv, in order (the engine's header).
+pub use headroom_montecarlo::columns::SUMMARY_HEADER as SUMMARY_COLUMNS;
 
 /// The paths.csv columns the report reads (besides `path` and `primitive`).
 pub const COST_COLUMNS: [&str; 4] = ["fees_usd", "slippage_usd", "oracle_loss_usd", "shortfall_usd"];
 
-/// One row of summary.csv (or the summary part of a sweep.csv row).
+/// One row of summary.csv (or the summary part of a sweep.csv row): the engine's [`Stats`]
+/// read back, which its fields (`row.mean`, `row.se`, ...) reach through `Deref`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SummaryRow {
     /// `cdp`, `pn` or `diff`.
     pub primitive: String,
     /// The metric (a paths.csv column).
     pub metric: String,
-    /// Number of paths.
-    pub n: u64,
-    /// Mean.
-    pub mean: f64,
-    /// Sample standard deviation.
-    pub std: f64,
-    /// Standard error of the mean.
-    pub se: f64,
-    /// Lower end of the 95% confidence interval of the mean.
-    pub ci95_low: f64,
-    /// Upper end of the 95% confidence interval of the mean.
-    pub ci95_high: f64,
-    /// 1st percentile.
-    pub p01: f64,
-    /// 5th percentile.
-    pub p05: f64,
-    /// Median.
-    pub p50: f64,
-    /// 95th percentile.
-    pub p95: f64,
-    /// 99th percentile.
-    pub p99: f64,
-    /// Expected shortfall at 95%.
-    pub es95: f64,
+    /// n, mean, std, se, the 95% interval, the quantiles and es95.
+    pub stats: Stats,
+}
+
+impl std::ops::Deref for SummaryRow {
+    type Target = Stats;
+    fn deref(&self) -> &Stats {
+        &self.stats
+    }
 }
 
 /// The facts of manifest.json the report shows (absent keys are `None`).
@@ -374,9 +346,7 @@ fn summary_row(file: &Path, rec: &csv::StringRecord, idx: &[usize]) -> Result<Su
     if primitive.is_empty() || metric.is_empty() {
         return Err(csv_err(file, line, "blank `primitive` or `metric`"));
     }
-    Ok(SummaryRow {
-        primitive,
-        metric,
+    let stats = Stats {
         n: parse_u64(file, line, "n", field(2))?,
         mean: num(3)?,
         std: num(4)?,
@@ -389,7 +359,8 @@ fn summary_row(file: &Path, rec: &csv::StringRecord, idx: &[usize]) -> Result<Su
         p95: num(11)?,
         p99: num(12)?,
         es95: num(13)?,
-    })
+    };
+    Ok(SummaryRow { primitive, metric, stats })
 }
 
 /// Reads summary.csv.

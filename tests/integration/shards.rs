@@ -92,3 +92,28 @@ fn schedulers_environment_picks_the_shard() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("HEADROOM_SHARD_COUNT"));
 }
+
+#[test]
+fn merge_of_a_hand_edited_manifest_is_an_error_not_a_panic() {
+    let dir = tempdir();
+    let d = dir.path();
+    std::fs::write(d.join("e.toml"), SMALL.replace("paths = 300", "paths = 20")).unwrap();
+    for i in 0..2 {
+        run_ok(d, &["run", "e.toml", "--shard", &format!("{i}/2"), "--out", &format!("s{i}")]);
+    }
+    // A short, different hash in one manifest: the shards no longer match.
+    let m = d.join("s1/manifest.json");
+    let text = std::fs::read_to_string(&m).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let hash = v["config_hash"].as_str().unwrap().to_string();
+    std::fs::write(&m, text.replace(&hash, "abc")).unwrap();
+    let o = run_in(d, &["merge", "s0", "s1", "--out", "m"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("abc") && !stderr(&o).contains("panicked"), "{}", stderr(&o));
+    // A manifest that is not JSON.
+    std::fs::write(&m, "{ not json").unwrap();
+    let o = run_in(d, &["merge", "s0", "s1", "--out", "m"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("manifest.json"), "{}", stderr(&o));
+    assert!(!d.join("m").exists());
+}

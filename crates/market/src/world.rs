@@ -184,7 +184,8 @@ impl WorldMarket {
     /// A non-spot oracle observes the price (kept out of line: the spot case is the hot one).
     #[inline(never)]
     fn observe(&mut self) {
-        self.oracle_price = self.oracle.observe(self.time_years, self.price());
+        let price = self.cache_price();
+        self.oracle_price = self.oracle.observe(self.time_years, price);
     }
 
     /// Sells `qty` units through the liquidity model; the price moves and the oracle observes.

@@ -204,6 +204,11 @@ fn read_events_csv(file: &Path) -> Result<Vec<(u64, WorldKind, Event)>> {
     Ok(out)
 }
 
+/// The first 12 characters of a hash, for messages (a hand-edited manifest may hold fewer).
+fn short(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
+}
+
 /// Merges shard folders `dirs` (any order) into `out`.
 pub fn merge(dirs: &[PathBuf], out: &Path, git_commit: &str) -> Result<RunInfo> {
     if dirs.is_empty() {
@@ -235,9 +240,9 @@ pub fn merge(dirs: &[PathBuf], out: &Path, git_commit: &str) -> Result<RunInfo> 
             Some(format!(
                 "experiment {} (config hash {}) vs {} ({})",
                 m.info.name,
-                &m.info.config_hash[..12],
+                short(&m.info.config_hash),
                 m0.info.name,
-                &m0.info.config_hash[..12]
+                short(&m0.info.config_hash)
             ))
         } else if s.count != s0.count {
             Some(format!("shard count {} vs {}", s.count, s0.count))

@@ -206,6 +206,9 @@ impl WorldMarket {
         fill
     }
 
+    /// The log state takes the fill's log move. The price is always `exp` of the log price
+    /// (never the model's own post-trade figure, which may differ in the last bit), so that
+    /// `min_price <= price` holds exactly.
     #[inline]
     fn apply_fill(&mut self, fill: &Fill) {
         if fill.log_ratio != 0.0 {

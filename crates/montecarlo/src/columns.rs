@@ -6,6 +6,7 @@
 use crate::spec::WorldKind;
 use crate::stats::{stats, Stats, Worst};
 use headroom_market::PathMetrics;
+use rayon::prelude::*;
 
 /// A column of paths.csv.
 #[derive(Clone, Copy, Debug)]
@@ -138,30 +139,47 @@ pub struct SummaryRow {
 /// The summary rows: every metric of every world, then `diff` (CDP minus P/N, per path) of each
 /// shared metric when both worlds ran.
 pub fn summary_rows(kinds: &[WorldKind], worlds: &[&[PathMetrics]]) -> Vec<SummaryRow> {
-    let mut rows = Vec::new();
-    let mut buf = Vec::new();
-    for (kind, paths) in kinds.iter().zip(worlds) {
+    // One job per row, computed in parallel and collected in order (each row's statistics
+    // depend on its own column only, so the bytes do not depend on the thread count).
+    let mut jobs: Vec<(&'static str, &'static Metric, Column)> = Vec::new();
+    for (k, kind) in kinds.iter().enumerate() {
         for c in all_metrics() {
-            buf.clear();
-            buf.extend(paths.iter().filter_map(|m| (c.get)(m)));
-            if buf.is_empty() {
-                continue;
-            }
-            rows.push(SummaryRow { primitive: kind.label(), metric: c.name, stats: stats(&buf, c.worst) });
+            jobs.push((kind.label(), c, Column::One(k)));
         }
     }
     let cdp = kinds.iter().position(|k| *k == WorldKind::Cdp);
     let pn = kinds.iter().position(|k| *k == WorldKind::Pn);
     if let (Some(a), Some(b)) = (cdp, pn) {
         for c in SHARED.iter() {
-            buf.clear();
-            buf.extend(
-                worlds[a].iter().zip(worlds[b]).map(|(x, y)| (c.get)(x).unwrap() - (c.get)(y).unwrap()),
-            );
-            rows.push(SummaryRow { primitive: "diff", metric: c.name, stats: stats(&buf, c.worst) });
+            jobs.push(("diff", c, Column::Diff(a, b)));
         }
     }
-    rows
+    jobs.into_par_iter()
+        .filter_map(|(primitive, c, col)| {
+            let values: Vec<f64> = match col {
+                Column::One(k) => worlds[k].iter().filter_map(|m| (c.get)(m)).collect(),
+                Column::Diff(a, b) => worlds[a]
+                    .iter()
+                    .zip(worlds[b])
+                    .map(|(x, y)| (c.get)(x).unwrap() - (c.get)(y).unwrap())
+                    .collect(),
+            };
+            (!values.is_empty()).then(|| SummaryRow {
+                primitive,
+                metric: c.name,
+                stats: stats(&values, c.worst),
+            })
+        })
+        .collect()
+}
+
+/// Where a summary row's values come from.
+#[derive(Clone, Copy)]
+enum Column {
+    /// A metric of world `k`.
+    One(usize),
+    /// The paired difference world `a` minus world `b` of a shared metric.
+    Diff(usize, usize),
 }
 
 /// The fields of one summary.csv row, in [`SUMMARY_HEADER`]'s order.

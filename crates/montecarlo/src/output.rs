@@ -185,12 +185,21 @@ pub fn csv_err(file: &Path, e: csv::Error) -> Error {
 
 fn write_into(dir: &Path, info: &RunInfo, result: &RunResult, opts: &WriteOptions) -> Result<()> {
     let slices = result.slices();
-    if opts.paths_csv || opts.shard.is_some() {
-        write_paths_csv(&dir.join("paths.csv"), result)?;
-    }
+    // paths.csv is written while the summary's statistics are computed.
+    let (written, rows) = rayon::join(
+        || {
+            if opts.paths_csv || opts.shard.is_some() {
+                write_paths_csv(&dir.join("paths.csv"), result)
+            } else {
+                Ok(())
+            }
+        },
+        || summary_rows(&result.kinds, &slices),
+    );
+    written?;
     let file = dir.join("summary.csv");
     let mut w = csv_writer(&file)?;
-    write_summary(&mut w, &summary_rows(&result.kinds, &slices)).map_err(|e| csv_err(&file, e))?;
+    write_summary(&mut w, &rows).map_err(|e| csv_err(&file, e))?;
     w.flush().map_err(|e| Error::write(&file, e))?;
     if opts.events_csv {
         write_events_csv(&dir.join("events.csv"), result)?;
@@ -221,7 +230,10 @@ pub fn write_paths_csv(file: &Path, result: &RunResult) -> Result<()> {
             .step_by(1024)
             .map(|lo| {
                 let hi = (lo + 1024).min(end);
-                let mut w = csv::Writer::from_writer(Vec::with_capacity((hi - lo) * 200));
+                // Every field is a number or a fixed label: no quoting to look for.
+                let mut w = csv::WriterBuilder::new()
+                    .quote_style(csv::QuoteStyle::Never)
+                    .from_writer(Vec::with_capacity((hi - lo) * 200));
                 let sub: Vec<_> = slices.iter().map(|s| &s[lo..hi]).collect();
                 write_path_rows(&mut w, result.first_path + lo as u64, &result.kinds, &sub)
                     .expect("writing to memory cannot fail");

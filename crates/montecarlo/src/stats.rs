@@ -101,14 +101,35 @@ pub fn stats(values: &[f64], worst: Worst) -> Stats {
         f64::NAN
     };
     let se = std / nf.sqrt();
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
+    // The order statistics the quantiles and the tail need, by selection (O(n)) rather than a
+    // full sort; the values are those of the sorted vector, bit for bit.
+    let mut v = values.to_vec();
     let k = ((0.05 * nf).ceil() as usize).max(1);
-    let tail: &[f64] = match worst {
-        Worst::High => &sorted[n - k..],
-        Worst::Low => &sorted[..k],
+    let qs = [0.01, 0.05, 0.50, 0.95, 0.99];
+    let mut ranks: Vec<usize> = Vec::with_capacity(2 * qs.len() + 1);
+    for p in qs {
+        let (lo, hi) = type7_ranks(n, p);
+        ranks.extend([lo, hi]);
+    }
+    let tail_edge = match worst {
+        Worst::High => n - k,
+        Worst::Low => k - 1,
     };
+    ranks.push(tail_edge);
+    ranks.sort_unstable();
+    ranks.dedup();
+    select_ranks(&mut v, &ranks);
+    // The tail holds exactly the worst k values; sorted, it is summed in ascending order.
+    let tail = match worst {
+        Worst::High => &mut v[n - k..],
+        Worst::Low => &mut v[..k],
+    };
+    tail.sort_unstable_by(f64::total_cmp);
     let es95 = tail.iter().sum::<f64>() / k as f64;
+    let q = |p: f64| {
+        let (lo, hi) = type7_ranks(n, p);
+        interpolate(v[lo], v[hi], p, n)
+    };
     Stats {
         n: n as u64,
         mean,
@@ -116,13 +137,42 @@ pub fn stats(values: &[f64], worst: Worst) -> Stats {
         se,
         ci95_low: mean - 1.96 * se,
         ci95_high: mean + 1.96 * se,
-        p01: quantile_sorted(&sorted, 0.01),
-        p05: quantile_sorted(&sorted, 0.05),
-        p50: quantile_sorted(&sorted, 0.50),
-        p95: quantile_sorted(&sorted, 0.95),
-        p99: quantile_sorted(&sorted, 0.99),
+        p01: q(0.01),
+        p05: q(0.05),
+        p50: q(0.50),
+        p95: q(0.95),
+        p99: q(0.99),
         es95,
     }
+}
+
+/// The two order statistics (0-based ranks) a type-7 quantile `p` of `n > 0` values
+/// interpolates between.
+fn type7_ranks(n: usize, p: f64) -> (usize, usize) {
+    let lo = ((n - 1) as f64 * p).floor() as usize;
+    (lo, (lo + 1).min(n - 1))
+}
+
+/// Type 7's interpolation between the order statistics `lo` and `hi` of [`type7_ranks`].
+fn interpolate(lo_value: f64, hi_value: f64, p: f64, n: usize) -> f64 {
+    let h = (n - 1) as f64 * p;
+    lo_value + (h - h.floor()) * (hi_value - lo_value)
+}
+
+/// Rearranges `v` so that `v[r]` is its `r`-th smallest value (by `total_cmp`) for every `r` in
+/// `ranks` (sorted, distinct), with smaller values before it and larger after: recursive
+/// selection, O(n log |ranks|).
+fn select_ranks(v: &mut [f64], ranks: &[usize]) {
+    if ranks.is_empty() || v.len() < 2 {
+        return;
+    }
+    let m = ranks.len() / 2;
+    let r = ranks[m];
+    v.select_nth_unstable_by(r, f64::total_cmp);
+    let (left, right) = v.split_at_mut(r);
+    select_ranks(left, &ranks[..m]);
+    let shifted: Vec<usize> = ranks[m + 1..].iter().map(|&x| x - r - 1).collect();
+    select_ranks(&mut right[1..], &shifted);
 }
 
 #[cfg(test)]
@@ -145,6 +195,37 @@ mod tests {
         // ceil(0.25) = 1 worst value
         assert_eq!(s.es95, 10.0);
         assert_eq!(stats(&[3.0, 1.0, 10.0, 2.0, 4.0], Worst::Low).es95, 1.0);
+    }
+
+    #[test]
+    fn selection_gives_the_sorted_vectors_quantiles_and_tail() {
+        // Against the definitions on a fully sorted copy, for sizes around the interpolation
+        // edges, with ties, negative zeros and both tails.
+        let mut state = 7u64;
+        for n in [1usize, 2, 3, 19, 20, 21, 100, 101, 1000, 4099] {
+            let values: Vec<f64> = (0..n)
+                .map(|i| {
+                    let u = headroom_market::rng::splitmix64(&mut state);
+                    match i % 7 {
+                        0 => 0.0,
+                        1 => -0.0,
+                        2 => 3.5,
+                        _ => (u >> 11) as f64 / (1u64 << 53) as f64 * 200.0 - 100.0,
+                    }
+                })
+                .collect();
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            let k = ((0.05 * n as f64).ceil() as usize).max(1);
+            for (worst, tail) in [(Worst::High, &sorted[n - k..]), (Worst::Low, &sorted[..k])] {
+                let s = stats(&values, worst);
+                let es = tail.iter().sum::<f64>() / k as f64;
+                assert_eq!(s.es95.to_bits(), es.to_bits(), "n {n}");
+                for (got, p) in [(s.p01, 0.01), (s.p05, 0.05), (s.p50, 0.5), (s.p95, 0.95), (s.p99, 0.99)] {
+                    assert_eq!(got.to_bits(), quantile_sorted(&sorted, p).to_bits(), "n {n} p {p}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -642,6 +642,41 @@ impl ExoPath {
         }
     }
 
+    /// [`ExoPath::fill_log_returns`], and the running exogenous log level after each step:
+    /// `levels[i] = start + out[0] + ... + out[i]`, added one return at a time in order (the
+    /// very sums a market makes adding the returns step by step). For GBM without shocks both
+    /// come from one loop, where the additions hide behind the draws.
+    pub fn fill_log_returns_and_levels(
+        &mut self,
+        ex: &Exogenous,
+        rng: &mut PathRng,
+        start: f64,
+        out: &mut [f64],
+        levels: &mut [f64],
+    ) {
+        debug_assert_eq!(out.len(), levels.len());
+        match ex.kind {
+            Kind::Gbm { drift, vol } if ex.shocks.is_empty() => {
+                let mut level = start;
+                for (r, l) in out.iter_mut().zip(levels.iter_mut()) {
+                    let z: f64 = rng.sample(StandardNormal);
+                    *r = drift + vol * z;
+                    level += *r;
+                    *l = level;
+                }
+                self.step += out.len();
+            }
+            _ => {
+                self.fill_log_returns(ex, rng, out);
+                let mut level = start;
+                for (r, l) in out.iter().zip(levels.iter_mut()) {
+                    level += *r;
+                    *l = level;
+                }
+            }
+        }
+    }
+
     /// The exogenous log-return of the next step: the process's, plus every shock's.
     ///
     /// Draws per step: GBM one normal; Merton one normal, one Poisson count and, when it is not

@@ -128,39 +128,53 @@ impl WorldMarket {
         self.moved();
     }
 
-    /// Applies the leading steps of `log_returns` in which the primitive is known to do nothing,
-    /// if that can be decided without stepping: under a spot oracle (no state to update) without
-    /// resilience, a step is idle when the log price stays at or above `idle_above_log`. Applies
-    /// steps until the first that is not idle (which it leaves to `begin_step`) and returns how
-    /// many it applied (0 when it cannot decide). The values, the minimum and the final state
-    /// are exactly those of `begin_step` one step at a time; `time_of(k)` gives the time after
-    /// step `k` of the slice.
+    /// Applies the leading steps in which the primitive is known to do nothing, if that can be
+    /// decided without stepping: under a spot oracle (no state to update) without resilience, a
+    /// step is idle when the log price stays at or above `idle_above_log`. `log_levels` are the
+    /// exogenous log levels after each coming step, the running sums of their returns from
+    /// [`Self::log_exogenous`] (see `ExoPath::fill_log_returns_and_levels`). Applies steps until
+    /// the first that is not idle (which it leaves to `begin_step`) and returns how many it
+    /// applied (0 when it cannot decide). The values, the minimum and the final state are
+    /// exactly those of `begin_step` one step at a time; `time_of(k)` gives the time after step
+    /// `k` of the slice.
     #[inline]
     pub fn skip_idle_steps(
         &mut self,
-        log_returns: &[f64],
+        log_levels: &[f64],
         idle_above_log: f64,
         time_of: impl Fn(usize) -> f64,
     ) -> usize {
         if !self.spot || self.decay != 1.0 {
             return 0;
         }
-        let mut exo = self.log_exo;
-        let mut min = self.min_log_price;
+        let impact = self.log_impact;
+        // Four steps at a time: the test and the minimum have no chain through the steps but
+        // the minimum's, which is one operation per four steps.
+        const W: usize = 4;
         let mut k = 0;
-        for &r in log_returns {
-            let next = exo + r;
-            let lp = next + self.log_impact;
+        let mut min4 = [self.min_log_price; W];
+        while k + W <= log_levels.len() {
+            let lp: [f64; W] = std::array::from_fn(|i| log_levels[k + i] + impact);
+            if lp.iter().any(|&x| x < idle_above_log) {
+                break;
+            }
+            for i in 0..W {
+                min4[i] = min4[i].min(lp[i]);
+            }
+            k += W;
+        }
+        let mut min = min4.iter().fold(f64::INFINITY, |a, &b| a.min(b));
+        while k < log_levels.len() {
+            let lp = log_levels[k] + impact;
             if lp < idle_above_log {
                 break;
             }
-            exo = next;
             min = min.min(lp);
             k += 1;
         }
         if k > 0 {
-            self.log_exo = exo;
-            self.log_price = exo + self.log_impact;
+            self.log_exo = log_levels[k - 1];
+            self.log_price = self.log_exo + impact;
             self.price_cache = f64::NAN;
             self.min_log_price = min;
             self.time_years = time_of(k - 1);
@@ -261,6 +275,11 @@ impl WorldMarket {
             self.oracle_price.ln()
         }
     }
+    /// `ln` of the exogenous price now.
+    #[inline]
+    pub fn log_exogenous(&self) -> f64 {
+        self.log_exo
+    }
     /// The exogenous price now (the market price without this world's impact).
     #[inline]
     pub fn exogenous_price(&self) -> f64 {
@@ -326,7 +345,14 @@ mod tests {
         }
         b.cache_price();
         let time = |k: usize| (k + 1) as f64 * dt;
-        assert_eq!(b.skip_idle_steps(&returns, f64::NEG_INFINITY, time), 6);
+        let levels = |m: &WorldMarket| {
+            let mut l = m.log_exogenous();
+            returns.map(|r| {
+                l += r;
+                l
+            })
+        };
+        assert_eq!(b.skip_idle_steps(&levels(&b), f64::NEG_INFINITY, time), 6);
         assert_eq!(a.price(), b.price(), "skipped steps must forget the cached price");
         assert_eq!(
             (a.log_price(), a.min_price(), a.time_years(), a.oracle_log_price()),
@@ -335,7 +361,7 @@ mod tests {
         // Steps stop at the first that goes under the threshold: here the fourth (-0.03).
         let mut c = WorldMarket::new(100.0, liq.clone(), None, &OracleModel::Spot, &[], dt);
         let th = c.log_price() - 0.025;
-        assert_eq!(c.skip_idle_steps(&returns, th, time), 3);
+        assert_eq!(c.skip_idle_steps(&levels(&c), th, time), 3);
         let mut d = WorldMarket::new(100.0, liq.clone(), None, &OracleModel::Spot, &[], dt);
         for (i, &r) in returns[..3].iter().enumerate() {
             d.begin_step(r, (i + 1) as f64 * dt);
@@ -347,9 +373,9 @@ mod tests {
         // Not under another oracle or with resilience.
         let mut e =
             WorldMarket::new(100.0, liq.clone(), None, &OracleModel::Twap { window_hours: 2.0 }, &[], dt);
-        assert_eq!(e.skip_idle_steps(&returns, f64::NEG_INFINITY, time), 0);
+        assert_eq!(e.skip_idle_steps(&levels(&e), f64::NEG_INFINITY, time), 0);
         let mut f = WorldMarket::new(100.0, liq, Some(dt), &OracleModel::Spot, &[], dt);
-        assert_eq!(f.skip_idle_steps(&returns, f64::NEG_INFINITY, time), 0);
+        assert_eq!(f.skip_idle_steps(&levels(&f), f64::NEG_INFINITY, time), 0);
     }
 
     #[test]

@@ -274,15 +274,17 @@ impl Experiment {
         s.begin(self.spec.seed, path, kind, rec);
         let mut exo = self.exo.start_path(exo_rng);
         let mut buf = [0.0; RETURN_BLOCK];
+        let mut levels = [0.0; RETURN_BLOCK];
         for start in (0..self.env.steps).step_by(RETURN_BLOCK) {
             let n = RETURN_BLOCK.min(self.env.steps - start);
-            exo.fill_log_returns(&self.exo, exo_rng, &mut buf[..n]);
+            let level0 = s.market.log_exogenous();
+            exo.fill_log_returns_and_levels(&self.exo, exo_rng, level0, &mut buf[..n], &mut levels[..n]);
             let mut i = 0;
             while i < n {
                 // Steps in which the primitive provably does nothing are applied at once; the
                 // first step that may act is stepped.
                 if let Some(th) = s.prim.idle_above_log() {
-                    i += s.market.skip_idle_steps(&buf[i..n], th, |k| self.ctx(start + i + k).time_years);
+                    i += s.market.skip_idle_steps(&levels[i..n], th, |k| self.ctx(start + i + k).time_years);
                     if i == n {
                         break;
                     }

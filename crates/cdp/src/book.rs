@@ -5,12 +5,19 @@
 use crate::error::CdpError;
 use headroom_market::Cohort;
 
+/// Width of the chunks [`Book::advance`] compares at once.
+const CHUNK: usize = 8;
+
+/// `-inf` entries after the last key: one sentinel, and room for a whole chunk read from it.
+pub(crate) const SENTINELS: usize = CHUNK + 1;
+
 /// The sorted cohort.
 #[derive(Debug)]
 pub(crate) struct Book {
     /// Number of positions.
     pub n: usize,
-    /// Normalised liquidation price `d / (c lt)`, descending, with a `-inf` sentinel at `n`.
+    /// Normalised liquidation price `d / (c lt)`, descending, then [`SENTINELS`] entries of
+    /// `-inf` from `n` on (so that a chunk read from any index up to `n` stays in bounds).
     pub liq0: Vec<f64>,
     /// Collateral, units.
     pub coll: Vec<f64>,
@@ -53,7 +60,7 @@ impl Book {
         };
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by(|&a, &b| key(b).total_cmp(&key(a)).then(a.cmp(&b)));
-        let mut liq0 = Vec::with_capacity(n + 1);
+        let mut liq0 = Vec::with_capacity(n + SENTINELS);
         let mut coll = Vec::with_capacity(n);
         let mut debt = Vec::with_capacity(n);
         let mut id = Vec::with_capacity(n);
@@ -73,7 +80,7 @@ impl Book {
             cum_coll.push(sc);
             cum_debt.push(sd);
         }
-        liq0.push(f64::NEG_INFINITY);
+        liq0.extend([f64::NEG_INFINITY; SENTINELS]);
         Ok(Book { n, liq0, coll, debt, id, cum_coll, cum_debt })
     }
 
@@ -89,19 +96,22 @@ impl Book {
         self.cum_debt[b] - self.cum_debt[a]
     }
 
-    /// The first index `j >= from` with `liq0[j] <= theta` (the sentinel stops it at `n`):
-    /// a short linear scan, then galloping and a binary search for long runs.
+    /// The first index `j >= from` with `liq0[j] <= theta` (`from <= n`; the sentinels stop it
+    /// at `n`): chunks of [`CHUNK`] keys first, then galloping and a binary search for long runs.
     #[inline]
     pub fn advance(&self, from: usize, theta: f64) -> usize {
         let liq = &self.liq0;
         let mut j = from;
-        // Most cascade rounds liquidate a few dozen positions: a predictable linear scan first.
-        for _ in 0..64 {
-            if liq[j] > theta {
-                j += 1;
-            } else {
-                return j;
+        // Most cascade rounds liquidate a few dozen positions. The keys descend, so the number
+        // of a chunk's keys above `theta` is the offset of the first that is not: a count
+        // without a branch per key (one unpredictable branch per round instead of one per key).
+        for _ in 0..64 / CHUNK {
+            let chunk: &[f64; CHUNK] = liq[j..j + CHUNK].try_into().expect("a chunk is CHUNK keys");
+            let above = chunk.iter().map(|&k| usize::from(k > theta)).sum::<usize>();
+            if above < CHUNK {
+                return j + above;
             }
+            j += CHUNK;
         }
         // Gallop: find hi with liq[hi] <= theta.
         let mut step = 64;

@@ -52,6 +52,17 @@ pub fn exp_impact_gap(u: f64) -> f64 {
     }
 }
 
+/// Selling `qty > 0` at `price` against exponential depth `depth`. With `u = qty / depth` the
+/// proceeds are `S Q (u - h(u))`, the slippage `S Q h(u)` and the new price `S (1 - u + h(u))`,
+/// where `h(u) = u - (1 - e^-u)` ([`exp_impact_gap`]); the log move `-u` is exact.
+#[inline(always)]
+fn exponential_sell(price: f64, qty: f64, depth: f64) -> Fill {
+    let u = qty / depth;
+    let h = exp_impact_gap(u);
+    let scale = price * depth;
+    Fill { usd: scale * (u - h), slippage_usd: scale * h, new_price: price * (1.0 - (u - h)), log_ratio: -u }
+}
+
 /// A liquidity model, as given in an experiment's `[market.liquidity]` table.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[serde(tag = "model", rename_all = "snake_case", deny_unknown_fields)]
@@ -121,29 +132,25 @@ impl Liquidity {
     }
 
     /// Sells `qty` units (>= 0) at pre-trade price `price`.
-    #[inline]
+    #[inline(always)]
     pub fn sell(&self, price: f64, qty: f64) -> Fill {
+        match *self {
+            // The hot case (benchmark B1), small enough to inline into a cascade round.
+            Liquidity::Exponential { depth_eth } if qty > 0.0 => exponential_sell(price, qty, depth_eth),
+            _ => self.sell_other(price, qty),
+        }
+    }
+
+    /// [`Self::sell`] for every case but a positive exponential sale.
+    #[inline(never)]
+    fn sell_other(&self, price: f64, qty: f64) -> Fill {
         if qty <= 0.0 {
             return Fill { usd: 0.0, slippage_usd: 0.0, new_price: price, log_ratio: 0.0 };
         }
         let floor = price * PRICE_FLOOR_FRACTION;
-        if let Liquidity::Exponential { depth_eth } = *self {
-            // The hot case (B1). With u = s / Q the proceeds are S Q (u - h(u)), the slippage
-            // S Q h(u) and the new price S (1 - u + h(u)), where h(u) = u - (1 - e^-u) (see
-            // `exp_impact_gap`); the log move -u is exact.
-            let u = qty / depth_eth;
-            let h = exp_impact_gap(u);
-            let scale = price * depth_eth;
-            return Fill {
-                usd: scale * (u - h),
-                slippage_usd: scale * h,
-                new_price: price * (1.0 - (u - h)),
-                log_ratio: -u,
-            };
-        }
         let (usd, new_price) = match *self {
             Liquidity::None => (price * qty, price),
-            Liquidity::Exponential { .. } => unreachable!("handled above"),
+            Liquidity::Exponential { depth_eth } => return exponential_sell(price, qty, depth_eth),
             Liquidity::Linear { depth_eth } => {
                 let q = qty.min(depth_eth);
                 (price * (q - q * q / (2.0 * depth_eth)), price * (1.0 - q / depth_eth))

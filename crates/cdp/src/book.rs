@@ -175,10 +175,31 @@ mod tests {
     #[test]
     fn sorted_descending_with_sentinel_and_prefix_sums() {
         let b = book(&[3.0, 5.0, 1.0, 5.0]);
-        assert_eq!(b.liq0, vec![5.0, 5.0, 3.0, 1.0, f64::NEG_INFINITY]);
+        assert_eq!(b.liq0[..5], [5.0, 5.0, 3.0, 1.0, f64::NEG_INFINITY]);
+        assert_eq!(b.liq0.len(), 4 + SENTINELS);
+        assert!(b.liq0[4..].iter().all(|&k| k == f64::NEG_INFINITY));
         assert_eq!(b.id, vec![1, 3, 0, 2]);
         assert_eq!(b.debt_sum(1, 3), 8.0);
         assert_eq!(b.coll_sum(0, 4), 4.0);
+    }
+
+    #[test]
+    fn advance_matches_a_linear_scan_at_every_start_near_the_chunk_edges() {
+        // Small books around the chunk width, with ties, from every start, at thetas equal to
+        // keys (strictly above is the rule) and between them.
+        for n in [1usize, 7, 8, 9, 16, 17, 64, 65, 66, 200] {
+            let liqs: Vec<f64> = (0..n).map(|i| (n - i / 3) as f64).collect();
+            let b = book(&liqs);
+            for from in 0..=n {
+                for theta in [f64::INFINITY, n as f64 + 1.0, n as f64, n as f64 - 2.5, 50.0, 3.0, 0.5] {
+                    let mut j = from;
+                    while j < b.n && b.liq0[j] > theta {
+                        j += 1;
+                    }
+                    assert_eq!(b.advance(from, theta), j, "n {n} from {from} theta {theta}");
+                }
+            }
+        }
     }
 
     #[test]

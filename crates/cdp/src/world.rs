@@ -429,6 +429,7 @@ impl CdpWorld {
             let k_bad = x * k.inv_lt * inv_g;
             let k_cap = k_bad * k.inv_one_plus_bonus;
             let inv_x = 1.0 / x;
+            let seize_per_usd = (1.0 + k.bonus) * inv_x;
             // [seized, fee, shortfall] over a..e, given the split points jb, jc.
             let sums = |a: usize, e: usize, jb: usize, jc: usize| -> [f64; 3] {
                 let mut r = [0.0; 3];
@@ -447,7 +448,7 @@ impl CdpWorld {
                 let (n0, n1) = (a.max(jc), e);
                 if n0 < n1 {
                     let d = g * book.debt_sum(n0, n1);
-                    r[0] += (1.0 + k.bonus) * d * inv_x;
+                    r[0] += d * seize_per_usd;
                     r[1] += k.bonus * d;
                 }
                 r
@@ -457,9 +458,12 @@ impl CdpWorld {
                 let jc = book.split_at_least(jb, j1, k_cap);
                 (jb, jc, sums(j0, j1, jb, jc))
             } else {
-                // The common case: no collateral runs out.
-                let d = g * book.debt_sum(j0, j1);
-                (j0, j0, [(1.0 + k.bonus) * d * inv_x, k.bonus * d, 0.0])
+                // The common case: no collateral runs out. (The next round's price waits for
+                // `seized`: no multiplication by g = 1, and the price factor is formed before
+                // the sum arrives.)
+                let sum = book.debt_sum(j0, j1);
+                let d = if g == 1.0 { sum } else { g * sum };
+                (j0, j0, [d * seize_per_usd, k.bonus * d, 0.0])
             };
             let count = (j1 - j0) as u64;
             acc.exits += count;
@@ -503,7 +507,7 @@ impl CdpWorld {
             }
             acc.returned += book.coll_sum(j0, j1) - seized;
             cursor = j1;
-            let sold = seized - kept;
+            let sold = if k.protocol_fee > 0.0 { seized - kept } else { seized };
             acc.eth_sold += sold;
             if sold > 0.0 {
                 acc.slippage += market.sell(sold).slippage_usd;

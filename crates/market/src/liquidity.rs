@@ -57,7 +57,10 @@ pub fn exp_impact_gap(u: f64) -> f64 {
 /// where `h(u) = u - (1 - e^-u)` ([`exp_impact_gap`]); the log move `-u` is exact.
 #[inline(always)]
 fn exponential_sell(price: f64, qty: f64, depth: f64) -> Fill {
-    let u = qty / depth;
+    // `qty * (1 / depth)` rather than `qty / depth`: the reciprocal does not wait for `qty`, so
+    // a cascade round (whose next price waits for this) sees a product, not a division. The two
+    // differ by at most one rounding of `u`.
+    let u = qty * (1.0 / depth);
     let h = exp_impact_gap(u);
     let scale = price * depth;
     Fill { usd: scale * (u - h), slippage_usd: scale * h, new_price: price * (1.0 - (u - h)), log_ratio: -u }

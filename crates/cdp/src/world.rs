@@ -47,6 +47,15 @@ const SECONDS_PER_YEAR: f64 = 365.0 * 86_400.0;
 /// the loop ends long before this; were it reached, the rest waits for the next step.
 pub const MAX_ROUNDS_PER_STEP: u32 = 100_000;
 
+/// `ln(k)` moved up by `8 eps max(1, |ln k|)`: a log threshold that a log price reaches only
+/// when `exp` of it is above `k`. The idle test compares logs, the rounds compare prices; with
+/// `ln` and `exp` each within one rounding, the margin makes the log test never call a step idle
+/// that the price test would act on (it may call a step live that then does nothing).
+fn log_key_above(k: f64) -> f64 {
+    let l = k.ln();
+    l + 8.0 * f64::EPSILON * l.abs().max(1.0)
+}
+
 /// Where the collateral went, for conservation checks (units of the asset):
 /// `initial + topped_up = seized + returned + in_auction + open`.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -191,8 +200,9 @@ struct State {
     cursor: usize,
     /// `liq0[cursor]`, cached.
     next_key: f64,
-    /// `ln(liq0[cursor])`: the one comparison of an idle bulk step, against the oracle's log
-    /// price (which a spot oracle gives without an `exp`).
+    /// `ln(liq0[cursor])` with a margin ([`log_key_above`]; NaN once every position is
+    /// gone): the one comparison of an idle bulk step, against the oracle's log price (which a
+    /// spot oracle gives without an `exp`).
     next_log_key: f64,
     g: f64,
     a: f64,
@@ -265,7 +275,7 @@ impl CdpWorld {
         let st = State {
             cursor: 0,
             next_key: book.liq0[0],
-            next_log_key: book.liq0[0].ln(),
+            next_log_key: log_key_above(book.liq0[0]),
             g: 1.0,
             a: 1.0,
             bb: 0.0,
@@ -523,7 +533,7 @@ impl CdpWorld {
         self.st.acc = acc;
         self.st.cursor = cursor;
         self.st.next_key = book.liq0[cursor];
-        self.st.next_log_key = self.st.next_key.ln();
+        self.st.next_log_key = log_key_above(self.st.next_key);
     }
 
     // ------------------------------------------------------------------------------------------
@@ -682,7 +692,7 @@ impl CdpWorld {
             }
         }
         self.st.next_key = self.book.liq0[self.st.cursor];
-        self.st.next_log_key = self.st.next_key.ln();
+        self.st.next_log_key = log_key_above(self.st.next_key);
         if topup.is_some() {
             while let Some(&e) = self.st.watch_top.peek() {
                 if !(e.key > theta_top) {
@@ -1170,7 +1180,7 @@ impl Primitive for CdpWorld {
         let st = &mut self.st;
         st.cursor = 0;
         st.next_key = self.book.liq0[0];
-        st.next_log_key = st.next_key.ln();
+        st.next_log_key = log_key_above(st.next_key);
         st.g = 1.0;
         st.a = 1.0;
         st.bb = 0.0;
@@ -1227,5 +1237,35 @@ impl Primitive for CdpWorld {
         metrics.max_cascade_rounds = a.max_rounds;
         metrics.positions_hit = a.hit;
         metrics.interest_usd = Some(a.interest);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_key_above;
+
+    #[test]
+    fn the_log_threshold_is_never_reached_while_the_price_is_under_the_key() {
+        // At the threshold itself the price is already above the key, so a log price that
+        // passes the idle test is a price the rounds would not liquidate at. Keys near 1 (tiny
+        // logs), typical liquidation prices and extremes; without the margin the price at
+        // ln(k) rounds to k or below for many of them.
+        let mut state = 11u64;
+        let mut without_margin = 0;
+        for i in 0..200_000u64 {
+            let u = headroom_market::rng::splitmix64(&mut state) as f64 / u64::MAX as f64;
+            let k = match i % 4 {
+                0 => 1.0 + (u - 0.5) * 1e-6,
+                1 => 500.0 + 4500.0 * u,
+                2 => (u * 80.0 - 40.0).exp(),
+                _ => 2847.0 * (1.0 + (u - 0.5) * 1e-12),
+            };
+            assert!(log_key_above(k).exp() > k, "k = {k:e}");
+            if k.ln().exp() <= k {
+                without_margin += 1;
+            }
+        }
+        assert!(without_margin > 1000, "the margin is needed ({without_margin} keys)");
+        assert!(log_key_above(f64::NEG_INFINITY).is_nan(), "no position left: never acts");
     }
 }

@@ -11,6 +11,15 @@ const CHUNK: usize = 8;
 /// `-inf` entries after the last key: one sentinel, and room for a whole chunk read from it.
 pub(crate) const SENTINELS: usize = CHUNK + 1;
 
+/// `ln(k)` moved up by `8 eps max(1, |ln k|)`: a log threshold that a log price reaches only
+/// when `exp` of it is above `k`. The idle test compares logs, the rounds compare prices; with
+/// `ln` and `exp` each within one rounding, the margin makes the log test never call a step idle
+/// that the price test would act on (it may call a step live that then does nothing).
+pub(crate) fn log_key_above(k: f64) -> f64 {
+    let l = k.ln();
+    l + 8.0 * f64::EPSILON * l.abs().max(1.0)
+}
+
 /// The sorted cohort.
 #[derive(Debug)]
 pub(crate) struct Book {
@@ -19,6 +28,8 @@ pub(crate) struct Book {
     /// Normalised liquidation price `d / (c lt)`, descending, then [`SENTINELS`] entries of
     /// `-inf` from `n` on (so that a chunk read from any index up to `n` stays in bounds).
     pub liq0: Vec<f64>,
+    /// [`log_key_above`] of each `liq0` (NaN for the sentinels): the log-domain idle test.
+    pub log_above: Vec<f64>,
     /// Collateral, units.
     pub coll: Vec<f64>,
     /// Debt, USD.
@@ -81,7 +92,8 @@ impl Book {
             cum_debt.push(sd);
         }
         liq0.extend([f64::NEG_INFINITY; SENTINELS]);
-        Ok(Book { n, liq0, coll, debt, id, cum_coll, cum_debt })
+        let log_above = liq0.iter().map(|&k| log_key_above(k)).collect();
+        Ok(Book { n, liq0, log_above, coll, debt, id, cum_coll, cum_debt })
     }
 
     /// Total collateral of positions `a..b`.

@@ -28,6 +28,7 @@
 //! their sums come from prefix sums of collateral and debt.
 
 use crate::book::Book;
+
 use crate::error::CdpError;
 use crate::mechanics::{self, ClipStep, Outcome};
 use crate::spec::{CdpParams, CdpSpec, DirectParams, Mechanism};
@@ -46,15 +47,6 @@ const SECONDS_PER_YEAR: f64 = 365.0 * 86_400.0;
 /// Safety bound on cascade rounds in one step: a round always closes or shrinks positions, so
 /// the loop ends long before this; were it reached, the rest waits for the next step.
 pub const MAX_ROUNDS_PER_STEP: u32 = 100_000;
-
-/// `ln(k)` moved up by `8 eps max(1, |ln k|)`: a log threshold that a log price reaches only
-/// when `exp` of it is above `k`. The idle test compares logs, the rounds compare prices; with
-/// `ln` and `exp` each within one rounding, the margin makes the log test never call a step idle
-/// that the price test would act on (it may call a step live that then does nothing).
-fn log_key_above(k: f64) -> f64 {
-    let l = k.ln();
-    l + 8.0 * f64::EPSILON * l.abs().max(1.0)
-}
 
 /// Where the collateral went, for conservation checks (units of the asset):
 /// `initial + topped_up = seized + returned + in_auction + open`.
@@ -200,7 +192,7 @@ struct State {
     cursor: usize,
     /// `liq0[cursor]`, cached.
     next_key: f64,
-    /// `ln(liq0[cursor])` with a margin ([`log_key_above`]; NaN once every position is
+    /// `ln(liq0[cursor])` with a margin ([`crate::book::log_key_above`]; NaN once every position is
     /// gone): the one comparison of an idle bulk step, against the oracle's log price (which a
     /// spot oracle gives without an `exp`).
     next_log_key: f64,
@@ -275,7 +267,7 @@ impl CdpWorld {
         let st = State {
             cursor: 0,
             next_key: book.liq0[0],
-            next_log_key: log_key_above(book.liq0[0]),
+            next_log_key: book.log_above[0],
             g: 1.0,
             a: 1.0,
             bb: 0.0,
@@ -424,11 +416,17 @@ impl CdpWorld {
         let mut acc = self.st.acc;
         let mut cursor = self.st.cursor;
         let mut rounds: u32 = 0;
+        // Under a spot oracle without interest, a round that cannot liquidate is recognised in
+        // logs, without the `exp` of the price (the test is conservative: see `log_key_above`).
+        let log_test = g == 1.0 && market.oracle_is_spot();
         loop {
+            let j0 = cursor;
+            if log_test && market.log_price() >= book.log_above[j0] {
+                break;
+            }
             market.cache_price();
             let x = market.oracle_price();
             let theta = if g == 1.0 { x } else { x / g };
-            let j0 = cursor;
             if !(book.liq0[j0] > theta) {
                 break;
             }
@@ -533,7 +531,7 @@ impl CdpWorld {
         self.st.acc = acc;
         self.st.cursor = cursor;
         self.st.next_key = book.liq0[cursor];
-        self.st.next_log_key = log_key_above(self.st.next_key);
+        self.st.next_log_key = self.book.log_above[self.st.cursor];
     }
 
     // ------------------------------------------------------------------------------------------
@@ -692,7 +690,7 @@ impl CdpWorld {
             }
         }
         self.st.next_key = self.book.liq0[self.st.cursor];
-        self.st.next_log_key = log_key_above(self.st.next_key);
+        self.st.next_log_key = self.book.log_above[self.st.cursor];
         if topup.is_some() {
             while let Some(&e) = self.st.watch_top.peek() {
                 if !(e.key > theta_top) {
@@ -1180,7 +1178,7 @@ impl Primitive for CdpWorld {
         let st = &mut self.st;
         st.cursor = 0;
         st.next_key = self.book.liq0[0];
-        st.next_log_key = log_key_above(st.next_key);
+        st.next_log_key = self.book.log_above[0];
         st.g = 1.0;
         st.a = 1.0;
         st.bb = 0.0;
@@ -1242,7 +1240,7 @@ impl Primitive for CdpWorld {
 
 #[cfg(test)]
 mod tests {
-    use super::log_key_above;
+    use crate::book::log_key_above;
 
     #[test]
     fn the_log_threshold_is_never_reached_while_the_price_is_under_the_key() {

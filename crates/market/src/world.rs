@@ -265,6 +265,12 @@ impl WorldMarket {
             self.oracle_price
         }
     }
+    /// Whether the oracle is the plain spot price (no bad prints), so that
+    /// [`Self::oracle_log_price`] costs nothing.
+    #[inline]
+    pub fn oracle_is_spot(&self) -> bool {
+        self.spot
+    }
     /// `ln` of the oracle's price: free under a spot oracle, one `ln` otherwise. Comparing it
     /// with a precomputed log threshold is the cheapest trigger test.
     #[inline]

@@ -203,7 +203,8 @@ impl WorldMarket {
     }
 
     /// Sells `qty` units through the liquidity model; the price moves and the oracle observes.
-    #[inline]
+    /// (Always inlined: a cascade round waits for the log move it makes.)
+    #[inline(always)]
     pub fn sell(&mut self, qty: f64) -> Fill {
         let price = self.cache_price();
         let fill = self.liquidity.sell(price, qty);

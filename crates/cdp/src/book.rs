@@ -28,7 +28,8 @@ pub(crate) struct Book {
     /// Normalised liquidation price `d / (c lt)`, descending, then [`SENTINELS`] entries of
     /// `-inf` from `n` on (so that a chunk read from any index up to `n` stays in bounds).
     pub liq0: Vec<f64>,
-    /// [`log_key_above`] of each `liq0` (NaN for the sentinels): the log-domain idle test.
+    /// [`log_key_above`] of each `liq0`, non-increasing (NaN for the sentinels): the log-domain
+    /// tests of the idle step and of the cascade round.
     pub log_above: Vec<f64>,
     /// Collateral, units.
     pub coll: Vec<f64>,
@@ -92,7 +93,14 @@ impl Book {
             cum_debt.push(sd);
         }
         liq0.extend([f64::NEG_INFINITY; SENTINELS]);
-        let log_above = liq0.iter().map(|&k| log_key_above(k)).collect();
+        // Made non-increasing (a running maximum from the end) so that it can be searched like
+        // the keys; raising a threshold keeps it conservative.
+        let mut log_above: Vec<f64> = liq0.iter().map(|&k| log_key_above(k)).collect();
+        for j in (0..n.saturating_sub(1)).rev() {
+            if log_above[j] < log_above[j + 1] {
+                log_above[j] = log_above[j + 1];
+            }
+        }
         Ok(Book { n, liq0, log_above, coll, debt, id, cum_coll, cum_debt })
     }
 
@@ -109,40 +117,18 @@ impl Book {
     }
 
     /// The first index `j >= from` with `liq0[j] <= theta` (`from <= n`; the sentinels stop it
-    /// at `n`): chunks of [`CHUNK`] keys first, then galloping and a binary search for long runs.
+    /// at `n`).
     #[inline]
     pub fn advance(&self, from: usize, theta: f64) -> usize {
-        let liq = &self.liq0;
-        let mut j = from;
-        // Most cascade rounds liquidate a few dozen positions. The keys descend, so the number
-        // of a chunk's keys above `theta` is the offset of the first that is not: a count
-        // without a branch per key (one unpredictable branch per round instead of one per key).
-        for _ in 0..64 / CHUNK {
-            let chunk: &[f64; CHUNK] = liq[j..j + CHUNK].try_into().expect("a chunk is CHUNK keys");
-            let above = chunk.iter().map(|&k| usize::from(k > theta)).sum::<usize>();
-            if above < CHUNK {
-                return j + above;
-            }
-            j += CHUNK;
-        }
-        // Gallop: find hi with liq[hi] <= theta.
-        let mut step = 64;
-        let mut lo = j; // liq[lo - 1] > theta is known
-        let mut hi = j;
-        loop {
-            if hi >= self.n {
-                hi = self.n;
-                break;
-            }
-            if liq[hi] <= theta {
-                break;
-            }
-            lo = hi + 1;
-            hi += step;
-            step *= 2;
-        }
-        // First index in [lo, hi] with liq <= theta (liq[hi] <= theta or hi = n).
-        lo + liq[lo..hi].partition_point(|&x| x > theta)
+        advance_in(&self.liq0, self.n, from, theta)
+    }
+
+    /// The first index `j >= from` with `log_above[j] <= log_price` (`from <= n`): every position
+    /// before it may be liquidatable at `exp(log_price)`, none from it on is (see
+    /// [`log_key_above`]).
+    #[inline]
+    pub fn advance_log(&self, from: usize, log_price: f64) -> usize {
+        advance_in(&self.log_above, self.n, from, log_price)
     }
 
     /// The first index in `a..b` whose `liq0` is not above `k` (`b` if none).
@@ -168,6 +154,43 @@ impl Book {
         }
         a + self.liq0[a..b].partition_point(|&x| x >= k)
     }
+}
+
+/// The first index `j >= from` with `!(keys[j] > theta)` in descending `keys` of `n` entries
+/// followed by at least [`CHUNK`] + 1 sentinels that stop it (`from <= n`): chunks of
+/// [`CHUNK`] keys first, then galloping and a binary search for long runs.
+#[inline]
+fn advance_in(keys: &[f64], n: usize, from: usize, theta: f64) -> usize {
+    let mut j = from;
+    // Most cascade rounds liquidate a few dozen positions. The keys descend, so the number of a
+    // chunk's keys above `theta` is the offset of the first that is not: a count without a
+    // branch per key (one unpredictable branch per round instead of one per key).
+    for _ in 0..64 / CHUNK {
+        let chunk: &[f64; CHUNK] = keys[j..j + CHUNK].try_into().expect("a chunk is CHUNK keys");
+        let above = chunk.iter().map(|&k| usize::from(k > theta)).sum::<usize>();
+        if above < CHUNK {
+            return j + above;
+        }
+        j += CHUNK;
+    }
+    // Gallop: find hi with !(keys[hi] > theta).
+    let mut step = 64;
+    let mut lo = j; // keys[lo - 1] > theta is known
+    let mut hi = j;
+    loop {
+        if hi >= n {
+            hi = n;
+            break;
+        }
+        if !(keys[hi] > theta) {
+            break;
+        }
+        lo = hi + 1;
+        hi += step;
+        step *= 2;
+    }
+    // First index in [lo, hi] with !(keys > theta) (keys[hi] fails or hi = n).
+    lo + keys[lo..hi].partition_point(|&x| x > theta)
 }
 
 #[cfg(test)]
@@ -212,6 +235,38 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_log_search_never_stops_before_the_price_search() {
+        // Keys packed within a few ulps of prices the search is asked about: the log search's
+        // end is never before the exact one, and the key it stops at is never liquidatable.
+        let mut state = 5u64;
+        let mut next = || headroom_market::rng::splitmix64(&mut state);
+        for base in [0.999_999_7, 1.0, 2.5, 1000.0, 2847.123, 1e7] {
+            let mut liqs: Vec<f64> = (0..300)
+                .map(|_| {
+                    let ulps = (next() % 41) as f64 - 20.0;
+                    base * (1.0 + ulps * f64::EPSILON)
+                })
+                .collect();
+            liqs.push(base * 0.5);
+            let b = book(&liqs);
+            for _ in 0..300 {
+                let ulps = (next() % 61) as f64 - 30.0;
+                let lp = (base * (1.0 + ulps * f64::EPSILON)).ln();
+                let x = lp.exp();
+                let from = (next() % 20) as usize;
+                let exact = b.advance(from, x);
+                let jl = b.advance_log(from, lp);
+                assert!(jl >= exact, "base {base} lp {lp}: log {jl} < exact {exact}");
+                assert!(!(b.liq0[jl] > x), "base {base}: the log search stopped at a liquidatable key");
+            }
+        }
+        // Non-increasing, so the chunked search is valid.
+        let b = book(&[3.0, 5.0, 1.0, 5.0, 0.9999999999999999, 1.0]);
+        assert!(b.log_above[..b.n].windows(2).all(|w| w[0] >= w[1]));
+        assert!(b.log_above[b.n..].iter().all(|k| k.is_nan()));
     }
 
     #[test]

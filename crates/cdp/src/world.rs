@@ -421,16 +421,30 @@ impl CdpWorld {
         let log_test = g == 1.0 && market.oracle_is_spot();
         loop {
             let j0 = cursor;
-            if log_test && market.log_price() >= book.log_above[j0] {
-                break;
-            }
-            market.cache_price();
-            let x = market.oracle_price();
-            let theta = if g == 1.0 { x } else { x / g };
-            if !(book.liq0[j0] > theta) {
-                break;
-            }
-            let j1 = book.advance(j0 + 1, theta);
+            let (x, j1) = if log_test {
+                // The range is found in logs, so the next sale need not wait for the `exp`
+                // of the price; the price then confirms its last key (a tie within the margin
+                // of `log_key_above` falls back to the search in prices).
+                let lp = market.log_price();
+                if !(book.log_above[j0] > lp) {
+                    break;
+                }
+                let x = market.cache_price();
+                let jl = book.advance_log(j0 + 1, lp);
+                let j1 = if book.liq0[jl - 1] > x { jl } else { book.advance(j0, x) };
+                if j1 == j0 {
+                    break;
+                }
+                (x, j1)
+            } else {
+                market.cache_price();
+                let x = market.oracle_price();
+                let theta = if g == 1.0 { x } else { x / g };
+                if !(book.liq0[j0] > theta) {
+                    break;
+                }
+                (x, book.advance(j0 + 1, theta))
+            };
             let p = market.price();
             // Split the range by how the collateral covers the debt (B1): bad debt where
             // g d > c x (k0 > x / (g lt)), collateral exhausted where g d (1 + b) / x >= c.

@@ -158,8 +158,9 @@ impl Book {
 
 /// The first index `j >= from` with `!(keys[j] > theta)` in descending `keys` of `n` entries
 /// followed by at least [`CHUNK`] + 1 sentinels that stop it (`from <= n`): chunks of
-/// [`CHUNK`] keys first, then galloping and a binary search for long runs.
-#[inline]
+/// [`CHUNK`] keys first, then galloping and a binary search for long runs. (Always inlined: a
+/// cascade round waits for it.)
+#[inline(always)]
 fn advance_in(keys: &[f64], n: usize, from: usize, theta: f64) -> usize {
     let mut j = from;
     // Most cascade rounds liquidate a few dozen positions. The keys descend, so the number of a

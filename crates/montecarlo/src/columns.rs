@@ -139,64 +139,47 @@ pub struct SummaryRow {
 /// The summary rows: every metric of every world, then `diff` (CDP minus P/N, per path) of each
 /// shared metric when both worlds ran.
 pub fn summary_rows(kinds: &[WorldKind], worlds: &[&[PathMetrics]]) -> Vec<SummaryRow> {
-    // Each world's rows are read once into columns (one pass over the rows rather than one per
-    // metric); then every row's statistics are computed in parallel and collected in order
-    // (each depends on its own column only, so the bytes do not depend on the thread count).
-    let columns: Vec<Vec<Vec<f64>>> = worlds.par_iter().map(|paths| transpose(paths)).collect();
+    // One job per row, computed in parallel and collected in order (each row's statistics
+    // depend on its own column only, so the bytes do not depend on the thread count).
     let mut jobs: Vec<(&'static str, &'static Metric, Column)> = Vec::new();
     for (k, kind) in kinds.iter().enumerate() {
-        for (i, c) in all_metrics().enumerate() {
-            jobs.push((kind.label(), c, Column::One(k, i)));
+        for c in all_metrics() {
+            jobs.push((kind.label(), c, Column::One(k)));
         }
     }
     let cdp = kinds.iter().position(|k| *k == WorldKind::Cdp);
     let pn = kinds.iter().position(|k| *k == WorldKind::Pn);
     if let (Some(a), Some(b)) = (cdp, pn) {
-        for (i, c) in SHARED.iter().enumerate() {
-            jobs.push(("diff", c, Column::Diff(a, b, i)));
+        for c in SHARED.iter() {
+            jobs.push(("diff", c, Column::Diff(a, b)));
         }
     }
     jobs.into_par_iter()
         .filter_map(|(primitive, c, col)| {
-            let diff: Vec<f64>;
-            let values: &[f64] = match col {
-                Column::One(k, i) => &columns[k][i],
-                Column::Diff(a, b, i) => {
-                    diff = columns[a][i].iter().zip(&columns[b][i]).map(|(x, y)| x - y).collect();
-                    &diff
-                }
+            let values: Vec<f64> = match col {
+                Column::One(k) => worlds[k].iter().filter_map(|m| (c.get)(m)).collect(),
+                Column::Diff(a, b) => worlds[a]
+                    .iter()
+                    .zip(worlds[b])
+                    .map(|(x, y)| (c.get)(x).unwrap() - (c.get)(y).unwrap())
+                    .collect(),
             };
             (!values.is_empty()).then(|| SummaryRow {
                 primitive,
                 metric: c.name,
-                stats: stats(values, c.worst),
+                stats: stats(&values, c.worst),
             })
         })
         .collect()
 }
 
-/// The values of every metric over `paths`, one vector per metric of [`all_metrics`] (a metric
-/// the primitive does not have gives an empty vector; shared metrics are never absent).
-fn transpose(paths: &[PathMetrics]) -> Vec<Vec<f64>> {
-    let metrics: Vec<&Metric> = all_metrics().collect();
-    let mut cols: Vec<Vec<f64>> = metrics.iter().map(|_| Vec::with_capacity(paths.len())).collect();
-    for m in paths {
-        for (c, col) in metrics.iter().zip(cols.iter_mut()) {
-            if let Some(v) = (c.get)(m) {
-                col.push(v);
-            }
-        }
-    }
-    cols
-}
-
 /// Where a summary row's values come from.
 #[derive(Clone, Copy)]
 enum Column {
-    /// Metric `i` of world `k`.
-    One(usize, usize),
-    /// The paired difference world `a` minus world `b` of shared metric `i`.
-    Diff(usize, usize, usize),
+    /// A metric of world `k`.
+    One(usize),
+    /// The paired difference world `a` minus world `b` of a shared metric.
+    Diff(usize, usize),
 }
 
 /// The fields of one summary.csv row, in [`SUMMARY_HEADER`]'s order.

@@ -4,7 +4,7 @@
 //! integers, blank where a column does not apply (docs/MODEL.md).
 
 use crate::spec::WorldKind;
-use crate::stats::{stats, Stats, Worst};
+use crate::stats::{stats_of_owned, Stats, Worst};
 use headroom_market::PathMetrics;
 use rayon::prelude::*;
 
@@ -167,7 +167,7 @@ pub fn summary_rows(kinds: &[WorldKind], worlds: &[&[PathMetrics]]) -> Vec<Summa
             (!values.is_empty()).then(|| SummaryRow {
                 primitive,
                 metric: c.name,
-                stats: stats(&values, c.worst),
+                stats: stats_of_owned(values, c.worst),
             })
         })
         .collect()

@@ -68,6 +68,12 @@ pub fn neumaier_sum(xs: &[f64]) -> f64 {
 
 /// The statistics of `values` (in path order).
 pub fn stats(values: &[f64], worst: Worst) -> Stats {
+    stats_of_owned(values.to_vec(), worst)
+}
+
+/// [`stats`] of `values` (in path order), reordering them in place rather than copying them:
+/// one column in memory per metric being summarised.
+pub fn stats_of_owned(mut values: Vec<f64>, worst: Worst) -> Stats {
     let n = values.len();
     if n == 0 {
         let nan = f64::NAN;
@@ -90,7 +96,7 @@ pub fn stats(values: &[f64], worst: Worst) -> Stats {
     // The mean from a compensated (Neumaier) sum, exact for integer counts; the variance by the
     // corrected two-pass algorithm (Chan, Golub and LeVeque 1983), which subtracts the
     // residuals' squared sum, so identical values give a spread of exactly 0.
-    let mean = neumaier_sum(values) / nf;
+    let mean = neumaier_sum(&values) / nf;
     let std = if n > 1 {
         let (ss, sr) = values.iter().fold((0.0, 0.0), |(ss, sr), x| {
             let d = x - mean;
@@ -102,8 +108,9 @@ pub fn stats(values: &[f64], worst: Worst) -> Stats {
     };
     let se = std / nf.sqrt();
     // The order statistics the quantiles and the tail need, by selection (O(n)) rather than a
-    // full sort; the values are those of the sorted vector, bit for bit.
-    let mut v = values.to_vec();
+    // full sort; the values are those of the sorted vector, bit for bit. (The path order is
+    // not needed any more.)
+    let v = &mut values;
     let k = ((0.05 * nf).ceil() as usize).max(1);
     let qs = [0.01, 0.05, 0.50, 0.95, 0.99];
     let mut ranks: Vec<usize> = Vec::with_capacity(2 * qs.len() + 1);
@@ -118,7 +125,7 @@ pub fn stats(values: &[f64], worst: Worst) -> Stats {
     ranks.push(tail_edge);
     ranks.sort_unstable();
     ranks.dedup();
-    select_ranks(&mut v, &ranks);
+    select_ranks(v, &ranks);
     // The tail holds exactly the worst k values; sorted, it is summed in ascending order.
     let tail = match worst {
         Worst::High => &mut v[n - k..],

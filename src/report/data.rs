@@ -4,6 +4,7 @@
 //! panics on bad input.
 
 use super::ReportError;
+use headroom_montecarlo::columns::{is_paths_header, parse_path_row, paths_header};
 use headroom_montecarlo::stats::Stats;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -376,28 +377,28 @@ pub fn read_summary(file: &Path) -> Result<Vec<SummaryRow>, ReportError> {
     Ok(rows)
 }
 
-/// Reads the columns of paths.csv the report needs. Rows of a world must come in increasing path
-/// order, and the worlds of a paired run must cover the same paths.
+/// Reads paths.csv (through the engine's reader of the format) and keeps the columns the report
+/// needs. Rows of a world must come in increasing path order, and the worlds of a paired run must
+/// cover the same paths.
 pub fn read_paths(file: &Path) -> Result<PathsData, ReportError> {
     let mut r = csv_reader(file)?;
-    let h = header(file, &mut r)?;
-    let i_path = column(file, &h, "path")?;
-    let i_prim = column(file, &h, "primitive")?;
-    let i_cost = COST_COLUMNS.iter().map(|c| column(file, &h, c)).collect::<Result<Vec<_>, _>>()?;
-    let i_interest = h.iter().position(|c| c == "interest_usd");
-    let i_premium = h.iter().position(|c| c == "premium_usd");
+    let h = r.headers().map_err(|e| from_csv(file, e))?.clone();
+    if !is_paths_header(&h) {
+        return Err(csv_err(
+            file,
+            1,
+            format!("not a paths.csv header: expected `{}`", paths_header().join(",")),
+        ));
+    }
     let mut worlds: Vec<(String, WorldPaths)> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for rec in r.records() {
         let rec = rec.map_err(|e| from_csv(file, e))?;
         let line = record_line(&rec);
-        let path = parse_u64(file, line, "path", rec.get(i_path).unwrap_or(""))?;
-        let prim = rec.get(i_prim).unwrap_or("").trim().to_string();
-        if prim.is_empty() {
-            return Err(csv_err(file, line, "blank `primitive`"));
-        }
-        let k = *index.entry(prim.clone()).or_insert_with(|| {
-            worlds.push((prim.clone(), WorldPaths::default()));
+        let row = parse_path_row(&rec).map_err(|m| csv_err(file, line, m))?;
+        let (path, prim, m) = (row.path, row.primitive, row.metrics);
+        let k = *index.entry(prim.to_string()).or_insert_with(|| {
+            worlds.push((prim.to_string(), WorldPaths::default()));
             worlds.len() - 1
         });
         let w = &mut worlds[k].1;
@@ -412,32 +413,22 @@ pub fn read_paths(file: &Path) -> Result<PathsData, ReportError> {
                 ));
             }
         }
-        let mut v = [0.0; 4];
-        for (j, &i) in i_cost.iter().enumerate() {
-            let x = parse_f64(file, line, COST_COLUMNS[j], rec.get(i).unwrap_or(""))?;
+        let costs = [m.fees_usd, m.slippage_usd, m.oracle_loss_usd, m.shortfall_usd];
+        for (x, name) in costs.iter().zip(COST_COLUMNS) {
             if !x.is_finite() {
-                return Err(csv_err(file, line, format!("column `{}`: {x} is not finite", COST_COLUMNS[j])));
+                return Err(csv_err(file, line, format!("column `{name}`: {x} is not finite")));
             }
-            v[j] = x;
         }
-        let transfer_col = match prim.as_str() {
-            "cdp" => i_interest.map(|i| (i, "interest_usd")),
-            "pn" => i_premium.map(|i| (i, "premium_usd")),
-            _ => None,
-        };
-        let transfer = match transfer_col {
-            Some((i, name)) => match rec.get(i).unwrap_or("").trim() {
-                "" => None,
-                s => Some(parse_f64(file, line, name, s)?),
-            },
-            None => None,
-        };
         w.path.push(path);
-        w.fees.push(v[0]);
-        w.slippage.push(v[1]);
-        w.oracle_loss.push(v[2]);
-        w.shortfall.push(v[3]);
-        w.transfer.push(transfer);
+        w.fees.push(m.fees_usd);
+        w.slippage.push(m.slippage_usd);
+        w.oracle_loss.push(m.oracle_loss_usd);
+        w.shortfall.push(m.shortfall_usd);
+        w.transfer.push(match prim {
+            "cdp" => m.interest_usd,
+            "pn" => m.premium_usd,
+            _ => None,
+        });
     }
     if let [(a, wa), (b, wb), ..] = worlds.as_slice() {
         if wa.path != wb.path {

@@ -19,14 +19,41 @@ pub struct Metric {
     pub worst: Worst,
     /// The value of a path, if the primitive has the column.
     pub get: fn(&PathMetrics) -> Option<f64>,
+    /// Sets the value read back from a row (a count is whole and >= 0; a shared column is never
+    /// blank: [`parse_path_row`] checks both first).
+    pub set: fn(&mut PathMetrics, Option<f64>),
 }
 
 macro_rules! shared {
     ($name:ident, count) => {
-        Metric { name: stringify!($name), count: true, worst: Worst::High, get: |m| Some(m.$name as f64) }
+        Metric {
+            name: stringify!($name),
+            count: true,
+            worst: Worst::High,
+            get: |m| Some(m.$name as f64),
+            set: |m, v| m.$name = v.unwrap_or(0.0) as u64,
+        }
     };
     ($name:ident, $worst:expr) => {
-        Metric { name: stringify!($name), count: false, worst: $worst, get: |m| Some(m.$name) }
+        Metric {
+            name: stringify!($name),
+            count: false,
+            worst: $worst,
+            get: |m| Some(m.$name),
+            set: |m, v| m.$name = v.unwrap_or(0.0),
+        }
+    };
+}
+
+macro_rules! extra {
+    ($name:ident) => {
+        Metric {
+            name: stringify!($name),
+            count: false,
+            worst: Worst::High,
+            get: |m| m.$name,
+            set: |m, v| m.$name = v,
+        }
     };
 }
 
@@ -46,11 +73,7 @@ pub const SHARED: [Metric; 11] = [
 ];
 
 /// The primitive-specific columns, after the shared ones.
-pub const EXTRA: [Metric; 3] = [
-    Metric { name: "interest_usd", count: false, worst: Worst::High, get: |m| m.interest_usd },
-    Metric { name: "premium_usd", count: false, worst: Worst::High, get: |m| m.premium_usd },
-    Metric { name: "p_drift", count: false, worst: Worst::High, get: |m| m.p_drift },
-];
+pub const EXTRA: [Metric; 3] = [extra!(interest_usd), extra!(premium_usd), extra!(p_drift)];
 
 /// Every column of paths.csv after `path,primitive`.
 pub fn all_metrics() -> impl Iterator<Item = &'static Metric> {
@@ -62,6 +85,59 @@ pub fn paths_header() -> Vec<&'static str> {
     let mut h = vec!["path", "primitive"];
     h.extend(all_metrics().map(|m| m.name));
     h
+}
+
+/// Whether `header` is paths.csv's header, column for column.
+pub fn is_paths_header(header: &csv::StringRecord) -> bool {
+    header.iter().eq(paths_header())
+}
+
+/// One row of paths.csv, read back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PathRow<'a> {
+    /// The global path index.
+    pub path: u64,
+    /// The `primitive` column as written (`cdp` or `pn` for the engine's rows).
+    pub primitive: &'a str,
+    /// The metrics: exactly those written, blank columns as `None`.
+    pub metrics: PathMetrics,
+}
+
+/// Reads a record of paths.csv (whose header [`is_paths_header`] accepted) back into its
+/// metrics: the one reader of the format, for `merge` and `report`. The error names the column
+/// and the value; the caller adds the file and the line.
+pub fn parse_path_row(rec: &csv::StringRecord) -> Result<PathRow<'_>, String> {
+    let width = 2 + SHARED.len() + EXTRA.len();
+    if rec.len() != width {
+        return Err(format!("{} fields where paths.csv has {width}", rec.len()));
+    }
+    let field = |i: usize| rec.get(i).unwrap_or("").trim();
+    let path = field(0)
+        .parse::<u64>()
+        .map_err(|_| format!("column `path`: {:?} is not a whole number >= 0", field(0)))?;
+    let primitive = field(1);
+    if primitive.is_empty() {
+        return Err("column `primitive` is blank".into());
+    }
+    let mut metrics = PathMetrics::default();
+    for (j, c) in all_metrics().enumerate() {
+        let text = field(j + 2);
+        let v = if text.is_empty() {
+            if SHARED.iter().any(|s| s.name == c.name) {
+                return Err(format!("column `{}` is blank: every row has it", c.name));
+            }
+            None
+        } else if c.count {
+            let n = text
+                .parse::<u64>()
+                .map_err(|_| format!("column `{}`: {text:?} is not a whole number >= 0", c.name))?;
+            Some(n as f64)
+        } else {
+            Some(text.parse::<f64>().map_err(|_| format!("column `{}`: {text:?} is not a number", c.name))?)
+        };
+        (c.set)(&mut metrics, v);
+    }
+    Ok(PathRow { path, primitive, metrics })
 }
 
 /// The header of summary.csv.
@@ -200,4 +276,78 @@ pub fn write_summary<W: std::io::Write>(w: &mut csv::Writer<W>, rows: &[SummaryR
         w.write_record(summary_fields(r))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(line: &str) -> csv::StringRecord {
+        let mut r = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(line.as_bytes());
+        r.records().next().unwrap().unwrap()
+    }
+
+    #[test]
+    fn rows_read_back_to_the_metrics_written() {
+        let cdp = PathMetrics {
+            exits: 3,
+            eth_sold: 1.25,
+            fees_usd: 1e-300,
+            slippage_usd: 123_456.789_012_345_67,
+            oracle_loss_usd: 0.0,
+            wrongful_exits: 2,
+            shortfall_usd: 5.0,
+            max_cascade_rounds: 7,
+            positions_hit: 3,
+            min_price: 2_271.812_345_678_9,
+            final_price: f64::INFINITY,
+            interest_usd: Some(4.5),
+            premium_usd: None,
+            p_drift: None,
+        };
+        let pn = PathMetrics {
+            premium_usd: Some(30.0),
+            p_drift: Some(-0.0125),
+            interest_usd: None,
+            ..cdp.clone()
+        };
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let (a, b) = ([cdp.clone()], [pn.clone()]);
+        write_path_rows(&mut w, 41, &[WorldKind::Cdp, WorldKind::Pn], &[&a, &b]).unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        let rows: Vec<&str> = text.lines().collect();
+        let a = record(rows[0]);
+        let a = parse_path_row(&a).unwrap();
+        assert_eq!((a.path, a.primitive, a.metrics), (41, "cdp", cdp));
+        let b = record(rows[1]);
+        let b = parse_path_row(&b).unwrap();
+        assert_eq!((b.path, b.primitive, b.metrics), (41, "pn", pn));
+    }
+
+    #[test]
+    fn bad_rows_name_the_column_and_the_value() {
+        let good = "0,cdp,1,1.0,100.0,10.0,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,";
+        assert!(parse_path_row(&record(good)).is_ok());
+        let cases = [
+            ("0,cdp,1,1.0", "4 fields where paths.csv has 16"),
+            ("-1,cdp,1,1.0,100.0,10.0,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,", "column `path`: \"-1\""),
+            ("0, ,1,1.0,100.0,10.0,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,", "column `primitive` is blank"),
+            (
+                "0,cdp,1.5,1.0,100.0,10.0,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,",
+                "column `exits`: \"1.5\" is not a whole",
+            ),
+            (
+                "0,cdp,1,1.0,x,10.0,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,",
+                "column `fees_usd`: \"x\" is not a number",
+            ),
+            ("0,cdp,1,1.0,100.0,,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,", "column `slippage_usd` is blank"),
+        ];
+        for (line, want) in cases {
+            let e = parse_path_row(&record(line)).unwrap_err();
+            assert!(e.contains(want), "{line}: {e}");
+        }
+        let header = record(&paths_header().join(","));
+        assert!(is_paths_header(&header));
+        assert!(!is_paths_header(&record("path,primitive,exits")));
+    }
 }

@@ -5,7 +5,7 @@
 //! the per-path values back (floats are written in shortest round-trip form, so they read back
 //! exactly), and writes the result as a run would: the summary is recomputed from every path.
 
-use crate::columns::{all_metrics, paths_header};
+use crate::columns::{is_paths_header, parse_path_row};
 use crate::error::{Error, Result};
 use crate::output::{write_result, RunInfo, Shard, WriteOptions};
 use crate::runner::RunResult;
@@ -95,9 +95,9 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
 
 /// Reads a paths.csv written for `m` back into per-path metrics.
 pub fn read_paths_csv(file: &Path, m: &Manifest) -> Result<RunResult> {
-    let mut rdr = csv::Reader::from_path(file).map_err(|e| bad(file, e))?;
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_path(file).map_err(|e| bad(file, e))?;
     let header = rdr.headers().map_err(|e| bad(file, e))?.clone();
-    if header.iter().collect::<Vec<_>>() != paths_header() {
+    if !is_paths_header(&header) {
         return Err(bad(file, "line 1: not a paths.csv header"));
     }
     let n = m.path_count as usize;
@@ -111,53 +111,18 @@ pub fn read_paths_csv(file: &Path, m: &Manifest) -> Result<RunResult> {
             if !rdr.read_record(&mut rec).map_err(|e| here(e.to_string()))? {
                 return Err(here(format!("ends early: expected {n} paths")));
             }
+            let row = parse_path_row(&rec).map_err(here)?;
             let path = m.first_path + i as u64;
-            if rec.get(0) != Some(itoa::Buffer::new().format(path)) || rec.get(1) != Some(kind.label()) {
+            if row.path != path || row.primitive != kind.label() {
                 return Err(here(format!("expected path {path}, primitive {}", kind.label())));
             }
-            let mut pm = PathMetrics::default();
-            for (j, c) in all_metrics().enumerate() {
-                let field = rec.get(j + 2).unwrap_or("");
-                let v = if field.is_empty() {
-                    None
-                } else {
-                    Some(
-                        field
-                            .parse::<f64>()
-                            .map_err(|_| here(format!("{} = {field:?}: not a number", c.name)))?,
-                    )
-                };
-                set_metric(&mut pm, c.name, v);
-            }
-            metrics[k].push(pm);
+            metrics[k].push(row.metrics);
         }
     }
     if rdr.read_record(&mut rec).map_err(|e| bad(file, e))? {
         return Err(bad(file, format!("line {}: more rows than the manifest's {n} paths", line + 1)));
     }
     Ok(RunResult { first_path: m.first_path, kinds: m.kinds.clone(), metrics, events: Vec::new() })
-}
-
-fn set_metric(m: &mut PathMetrics, name: &str, v: Option<f64>) {
-    let f = v.unwrap_or(0.0);
-    let c = f as u64;
-    match name {
-        "exits" => m.exits = c,
-        "eth_sold" => m.eth_sold = f,
-        "fees_usd" => m.fees_usd = f,
-        "slippage_usd" => m.slippage_usd = f,
-        "oracle_loss_usd" => m.oracle_loss_usd = f,
-        "wrongful_exits" => m.wrongful_exits = c,
-        "shortfall_usd" => m.shortfall_usd = f,
-        "max_cascade_rounds" => m.max_cascade_rounds = c,
-        "positions_hit" => m.positions_hit = c,
-        "min_price" => m.min_price = f,
-        "final_price" => m.final_price = f,
-        "interest_usd" => m.interest_usd = v,
-        "premium_usd" => m.premium_usd = v,
-        "p_drift" => m.p_drift = v,
-        _ => unreachable!("every column of paths.csv is handled"),
-    }
 }
 
 fn read_events_csv(file: &Path) -> Result<Vec<(u64, WorldKind, Event)>> {

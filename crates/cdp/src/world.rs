@@ -28,7 +28,6 @@
 //! their sums come from prefix sums of collateral and debt.
 
 use crate::book::Book;
-
 use crate::error::CdpError;
 use crate::mechanics::{self, ClipStep, Outcome};
 use crate::spec::{CdpParams, CdpSpec, DirectParams, Mechanism};
@@ -417,7 +416,8 @@ impl CdpWorld {
         let mut cursor = self.st.cursor;
         let mut rounds: u32 = 0;
         // Under a spot oracle without interest, a round that cannot liquidate is recognised in
-        // logs, without the `exp` of the price (the test is conservative: see `log_key_above`).
+        // logs, without the `exp` of the price (the test is conservative: see
+        // `book::log_key_above`).
         let log_test = g == 1.0 && market.oracle_is_spot();
         loop {
             let j0 = cursor;

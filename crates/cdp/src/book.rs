@@ -1,6 +1,7 @@
 //! The cohort as the engine keeps it: sorted once by liquidation price, descending, in a
 //! structure of arrays shared read-only by every clone of the world, with prefix sums of
-//! collateral and debt for the bulk liquidations of the fast path.
+//! collateral and debt for the bulk liquidations of the fast path, and a conservative log
+//! threshold per key for the tests made in logarithms.
 
 use crate::error::CdpError;
 use headroom_market::Cohort;

@@ -25,7 +25,10 @@
 //! The *bulk path* handles the generic preset with close factor 1, no latency, no profitability
 //! check and no top-ups (benchmark B1): every liquidated position closes, so nothing is ever
 //! touched; a round's liquidations are the index range between the old and the new cursor, and
-//! their sums come from prefix sums of collateral and debt.
+//! their sums come from prefix sums of collateral and debt. Under a spot oracle without interest
+//! the range is found in logarithms against the book's conservative log thresholds, and the
+//! price confirms its last key (docs/MODEL.md, the bulk path), so that the next sale does not
+//! wait for the `exp` of the price.
 
 use crate::book::Book;
 use crate::error::CdpError;

@@ -129,7 +129,7 @@ struct SweepArgs {
     /// Worker threads (default: one per core). The output does not depend on it.
     #[arg(long)]
     threads: Option<usize>,
-    /// Output folder (default: results/<name>-sweep/).
+    /// Output folder (default: results/NAME-sweep/, NAME the experiment's name).
     #[arg(long)]
     out: Option<PathBuf>,
 }
@@ -147,7 +147,7 @@ struct RunArgs {
     /// Worker threads (default: one per core). The output does not depend on it.
     #[arg(long)]
     threads: Option<usize>,
-    /// Output folder (default: results/<name>/).
+    /// Output folder (default: results/NAME/, NAME the experiment's name).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Run shard I of N (0-based), e.g. `--shard 2/8`.

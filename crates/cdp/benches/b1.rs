@@ -4,8 +4,8 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use headroom_cdp::{CdpSpec, CdpWorld, Protocol};
 use headroom_market::{
-    stream, Borrower, Cohort, EventSink, Exogenous, Liquidity, PathMetrics, Primitive, ProcessSpec, Purpose,
-    StepCtx, WorldEnv, WorldMarket,
+    stream, EventSink, Exogenous, Ladder, Liquidity, PathMetrics, Primitive, ProcessSpec, Purpose, StepCtx,
+    WorldEnv, WorldMarket,
 };
 use std::hint::black_box;
 use std::path::Path;
@@ -14,19 +14,10 @@ const STEPS: usize = 720;
 const DT: f64 = 30.0 / 365.0 / 720.0;
 
 fn setup() -> (CdpSpec, CdpWorld, Exogenous, WorldMarket) {
-    let lt = 0.83;
-    let m = 5000;
-    let cohort = Cohort {
-        borrowers: (0..m)
-            .map(|i| {
-                let c = 10.0 * (1 + i % 10) as f64;
-                let h = 1.02 + 0.98 * (i as f64 + 0.5) / m as f64;
-                Borrower { id: i as u64, collateral: c, debt_usd: c * 3000.0 * lt / h }
-            })
-            .collect(),
-    };
+    let ladder = Ladder::b1(5000);
+    let cohort = ladder.cohort(3000.0);
     let mut spec = CdpSpec::preset(Protocol::Generic);
-    spec.lt = Some(lt);
+    spec.lt = Some(ladder.lt);
     spec.bonus = Some(0.05);
     spec.close_factor = Some(1.0);
     let env = WorldEnv { steps: STEPS, dt_years: DT, start_price: 3000.0, process_vol: 0.9 };

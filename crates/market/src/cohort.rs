@@ -52,3 +52,43 @@ impl Cohort {
         self.borrowers.iter().map(|b| b.debt_usd).sum()
     }
 }
+
+/// A ladder of positions, benchmark B1's cohort among them: position `i` of `n` has collateral
+/// `c_i = collateral (1 + i mod cycle)`, health factor `h_i = hf_min + (hf_max - hf_min) (i +
+/// 1/2) / n` and debt `d_i = c_i S0 lt / h_i` at start price `S0`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Ladder {
+    /// Number of positions `n`.
+    pub positions: u64,
+    /// Collateral of the smallest position, units of the asset.
+    pub collateral: f64,
+    /// Number of distinct sizes (`1 + i mod cycle`), >= 1.
+    pub cycle: u64,
+    /// Lowest initial health factor.
+    pub hf_min: f64,
+    /// Highest initial health factor.
+    pub hf_max: f64,
+    /// The liquidation threshold the health factors refer to.
+    pub lt: f64,
+}
+
+impl Ladder {
+    /// Benchmark B1's cohort of `positions`: collateral `10 (1 + i mod 10)`, health factors
+    /// from 1.02 to 2.0, LT 0.83 (5,000 positions in the benchmark).
+    pub fn b1(positions: u64) -> Ladder {
+        Ladder { positions, collateral: 10.0, cycle: 10, hf_min: 1.02, hf_max: 2.0, lt: 0.83 }
+    }
+
+    /// The cohort at start price `start_price` (ids `0..n`).
+    pub fn cohort(&self, start_price: f64) -> Cohort {
+        let n = self.positions as f64;
+        let borrowers = (0..self.positions)
+            .map(|i| {
+                let c = self.collateral * (1 + i % self.cycle) as f64;
+                let hf = self.hf_min + (self.hf_max - self.hf_min) * (i as f64 + 0.5) / n;
+                Borrower { id: i, collateral: c, debt_usd: c * start_price * self.lt / hf }
+            })
+            .collect();
+        Cohort { borrowers }
+    }
+}

@@ -23,7 +23,7 @@ pub mod shock;
 mod testutil;
 pub mod world;
 
-pub use cohort::{Borrower, Cohort};
+pub use cohort::{Borrower, Cohort, Ladder};
 pub use correlation::CorrelatedNormals;
 pub use error::{CorrelationError, MarketError};
 pub use liquidity::{Fill, Liquidity};

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::spec::CohortSpec;
-use headroom_market::{stream, Borrower, Cohort, Purpose};
+use headroom_market::{stream, Borrower, Cohort, Ladder, Purpose};
 use rand::RngExt;
 use rand_distr::StandardNormal;
 use std::path::Path;
@@ -11,13 +11,9 @@ use std::path::Path;
 /// `base_dir` resolves a CSV path; `seed` feeds the setup stream of a random cohort.
 pub fn build_cohort(spec: &CohortSpec, start_price: f64, seed: u64, base_dir: &Path) -> Result<Cohort> {
     let borrowers = match *spec {
-        CohortSpec::Ladder { positions, collateral, cycle, hf_min, hf_max, lt } => (0..positions)
-            .map(|i| {
-                let c = collateral * (1 + i % cycle) as f64;
-                let hf = hf_min + (hf_max - hf_min) * (i as f64 + 0.5) / positions as f64;
-                Borrower { id: i, collateral: c, debt_usd: c * start_price * lt / hf }
-            })
-            .collect(),
+        CohortSpec::Ladder { positions, collateral, cycle, hf_min, hf_max, lt } => {
+            return Ok(Ladder { positions, collateral, cycle, hf_min, hf_max, lt }.cohort(start_price));
+        }
         CohortSpec::Random { positions, collateral_median, collateral_log_sd, hf_min, hf_max, lt } => {
             let mut rng = stream(seed, 0, Purpose::Setup);
             (0..positions)

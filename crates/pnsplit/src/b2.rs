@@ -11,7 +11,7 @@ use crate::error::PnError;
 use crate::spec::PnSpec;
 use crate::world::PnWorld;
 use headroom_market::{
-    stream, Borrower, Cohort, EventSink, ExoPath, Exogenous, Liquidity, PathMetrics, Primitive, ProcessSpec,
+    stream, Cohort, EventSink, ExoPath, Exogenous, Ladder, Liquidity, PathMetrics, Primitive, ProcessSpec,
     Purpose, StepCtx, WorldEnv, WorldMarket,
 };
 use std::path::Path;
@@ -26,26 +26,16 @@ pub const STEPS: usize = 720;
 pub const DEPTH_ETH: f64 = 1_000_000.0;
 /// Positions in the cohort.
 pub const POSITIONS: usize = 5000;
-/// B1's liquidation threshold, used to build the debts.
-pub const LT: f64 = 0.83;
 
 /// Step length, years: 30 / 365 / 720.
 pub fn dt_years() -> f64 {
     30.0 / 365.0 / STEPS as f64
 }
 
-/// B1's cohort: `c_i = 10 (1 + (i mod 10))`, `h_i = 1.02 + 0.98 (i + 0.5) / M`,
-/// `d_i = c_i S0 LT / h_i`.
+/// B1's cohort ([`Ladder::b1`]): `c_i = 10 (1 + (i mod 10))`, `h_i = 1.02 + 0.98 (i + 0.5) / M`,
+/// `d_i = c_i S0 LT / h_i`, `LT = 0.83`.
 pub fn cohort() -> Cohort {
-    let m = POSITIONS as f64;
-    let borrowers = (0..POSITIONS)
-        .map(|i| {
-            let c = 10.0 * (1 + i % 10) as f64;
-            let h = 1.02 + 0.98 * (i as f64 + 0.5) / m;
-            Borrower { id: i as u64, collateral: c, debt_usd: c * START_PRICE * LT / h }
-        })
-        .collect();
-    Cohort { borrowers }
+    Ladder::b1(POSITIONS as u64).cohort(START_PRICE)
 }
 
 /// B2's `[pn]` table: trigger 1.25, target 2.0, maturity 30 days, fee 0.3%, pricing volatility

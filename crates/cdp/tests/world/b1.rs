@@ -3,19 +3,10 @@
 
 use super::{mean_se, Gbm};
 use headroom_cdp::{CdpSpec, CdpWorld, Protocol};
-use headroom_market::{BadPrint, Borrower, Cohort, Liquidity, PathMetrics};
+use headroom_market::{BadPrint, Cohort, Ladder, Liquidity, PathMetrics};
 
 pub fn b1_cohort(m: usize) -> Cohort {
-    let lt = 0.83;
-    Cohort {
-        borrowers: (0..m)
-            .map(|i| {
-                let c = 10.0 * (1 + i % 10) as f64;
-                let h = 1.02 + 0.98 * (i as f64 + 0.5) / m as f64;
-                Borrower { id: i as u64, collateral: c, debt_usd: c * 3000.0 * lt / h }
-            })
-            .collect(),
-    }
+    Ladder::b1(m as u64).cohort(3000.0)
 }
 
 pub fn b1_spec() -> CdpSpec {

@@ -221,6 +221,7 @@ fn run(a: RunArgs) -> Result<(), Error> {
     if a.threads == Some(0) {
         return Err(Error::Usage { flag: "--threads".into(), message: "0: must be >= 1".into() });
     }
+    limit_threads(a.threads);
     let shard = match a.shard.as_deref() {
         Some(s) => Some(parse_shard(s)?),
         None => shard_from_env(&|k| std::env::var(k).ok())?,
@@ -336,6 +337,7 @@ fn sweep(a: SweepArgs) -> Result<(), Error> {
     if a.threads == Some(0) {
         return Err(Error::Usage { flag: "--threads".into(), message: "0: must be >= 1".into() });
     }
+    limit_threads(a.threads);
     let sw = headroom_montecarlo::sweep::load_sweep(&a.file, a.paths, a.seed)?;
     let first = &sw.points[0].1;
     let out =
@@ -533,6 +535,15 @@ fn report(dirs: &[PathBuf], out: &Path, title: Option<&str>) -> i32 {
                 1
             }
         }
+    }
+}
+
+/// With `--threads N`, every parallel part of the command (the output's formatting and
+/// statistics too, not only the paths) uses at most N threads: the process's global pool gets N.
+fn limit_threads(threads: Option<usize>) {
+    if let Some(t) = threads {
+        // Fails only if the global pool already exists, which a command does not build before.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(t).build_global();
     }
 }
 

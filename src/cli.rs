@@ -116,40 +116,50 @@ struct PositionArgs {
     json: bool,
 }
 
+/// What `run` and `sweep` share: the experiment and how to run it.
 #[derive(clap::Args, Debug)]
-struct SweepArgs {
-    /// The experiment file (TOML) with a [sweep] table.
+struct ExperimentArgs {
+    /// The experiment file (TOML); `sweep` needs a [sweep] table in it.
     file: PathBuf,
-    /// Paths per point (overrides the file's `paths`).
+    /// Number of paths, of every point of a sweep (overrides the file's `paths`).
     #[arg(long)]
     paths: Option<u64>,
-    /// Master seed, the same at every point (overrides the file's `seed`).
+    /// Master seed, the same at every point of a sweep (overrides the file's `seed`).
     #[arg(long)]
     seed: Option<u64>,
     /// Worker threads (default: one per core). The output does not depend on it.
     #[arg(long)]
     threads: Option<usize>,
-    /// Output folder (default: results/NAME-sweep/, NAME the experiment's name).
+    /// Output folder (default: results/NAME/ for `run`, results/NAME-sweep/ for `sweep`, NAME
+    /// the experiment's name).
     #[arg(long)]
     out: Option<PathBuf>,
 }
 
+impl ExperimentArgs {
+    /// `--threads`, checked (>= 1) and applied to every parallel part of the command.
+    fn threads(&self) -> Result<Option<usize>, Error> {
+        if self.threads == Some(0) {
+            return Err(Error::Usage { flag: "--threads".into(), message: "0: must be >= 1".into() });
+        }
+        if let Some(t) = self.threads {
+            // Fails only if the global pool already exists, which a command does not build before.
+            let _ = rayon::ThreadPoolBuilder::new().num_threads(t).build_global();
+        }
+        Ok(self.threads)
+    }
+}
+
+#[derive(clap::Args, Debug)]
+struct SweepArgs {
+    #[command(flatten)]
+    exp: ExperimentArgs,
+}
+
 #[derive(clap::Args, Debug)]
 struct RunArgs {
-    /// The experiment file (TOML).
-    file: PathBuf,
-    /// Number of paths (overrides the file's `paths`).
-    #[arg(long)]
-    paths: Option<u64>,
-    /// Master seed (overrides the file's `seed`).
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Worker threads (default: one per core). The output does not depend on it.
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Output folder (default: results/NAME/, NAME the experiment's name).
-    #[arg(long)]
-    out: Option<PathBuf>,
+    #[command(flatten)]
+    exp: ExperimentArgs,
     /// Run shard I of N (0-based), e.g. `--shard 2/8`.
     #[arg(long)]
     shard: Option<String>,
@@ -211,23 +221,20 @@ fn parse_shard(s: &str) -> Result<Shard, Error> {
 }
 
 fn run(a: RunArgs) -> Result<(), Error> {
-    let mut spec = headroom_montecarlo::ExperimentSpec::load(&a.file)?;
-    if let Some(p) = a.paths {
+    let mut spec = headroom_montecarlo::ExperimentSpec::load(&a.exp.file)?;
+    if let Some(p) = a.exp.paths {
         spec.paths = p;
     }
-    if let Some(s) = a.seed {
+    if let Some(s) = a.exp.seed {
         spec.seed = s;
     }
-    if a.threads == Some(0) {
-        return Err(Error::Usage { flag: "--threads".into(), message: "0: must be >= 1".into() });
-    }
-    limit_threads(a.threads);
+    let threads_flag = a.exp.threads()?;
     let shard = match a.shard.as_deref() {
         Some(s) => Some(parse_shard(s)?),
         None => shard_from_env(&|k| std::env::var(k).ok())?,
     };
-    let exp = Experiment::build(spec, &a.file)?;
-    let out = a.out.clone().unwrap_or_else(|| match shard {
+    let exp = Experiment::build(spec, &a.exp.file)?;
+    let out = a.exp.out.clone().unwrap_or_else(|| match shard {
         None => Path::new("results").join(&exp.spec.name),
         Some(s) => Path::new("results")
             .join(format!("{}-shards", exp.spec.name))
@@ -242,10 +249,10 @@ fn run(a: RunArgs) -> Result<(), Error> {
         }
     };
     let started = Instant::now();
-    let threads = a.threads.unwrap_or_else(rayon_threads);
+    let threads = threads_flag.unwrap_or_else(rayon_threads);
     let result = exp.run(&RunOptions {
         paths,
-        threads: a.threads,
+        threads: threads_flag,
         event_paths: if a.events { a.event_paths } else { 0 },
         progress: Some(&tick),
     })?;
@@ -334,10 +341,8 @@ fn shard_from_env(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<Shard>,
 }
 
 fn sweep(a: SweepArgs) -> Result<(), Error> {
-    if a.threads == Some(0) {
-        return Err(Error::Usage { flag: "--threads".into(), message: "0: must be >= 1".into() });
-    }
-    limit_threads(a.threads);
+    let a = a.exp;
+    let threads = a.threads()?;
     let sw = headroom_montecarlo::sweep::load_sweep(&a.file, a.paths, a.seed)?;
     let first = &sw.points[0].1;
     let out =
@@ -350,7 +355,7 @@ fn sweep(a: SweepArgs) -> Result<(), Error> {
         }
     };
     let started = Instant::now();
-    headroom_montecarlo::sweep::run_sweep(&sw, &out, a.threads, Some(&tick), env!("HEADROOM_GIT_COMMIT"))?;
+    headroom_montecarlo::sweep::run_sweep(&sw, &out, threads, Some(&tick), env!("HEADROOM_GIT_COMMIT"))?;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
@@ -535,15 +540,6 @@ fn report(dirs: &[PathBuf], out: &Path, title: Option<&str>) -> i32 {
                 1
             }
         }
-    }
-}
-
-/// With `--threads N`, every parallel part of the command (the output's formatting and
-/// statistics too, not only the paths) uses at most N threads: the process's global pool gets N.
-fn limit_threads(threads: Option<usize>) {
-    if let Some(t) = threads {
-        // Fails only if the global pool already exists, which a command does not build before.
-        let _ = rayon::ThreadPoolBuilder::new().num_threads(t).build_global();
     }
 }
 

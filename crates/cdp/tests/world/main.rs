@@ -10,8 +10,8 @@ mod presets;
 
 use headroom_cdp::{CdpSpec, CdpWorld};
 use headroom_market::{
-    stream, Borrower, Cohort, Event, EventSink, Exogenous, Liquidity, PathMetrics, Primitive, ProcessSpec,
-    Purpose, StepCtx, WorldEnv, WorldMarket,
+    stream, Borrower, Cohort, Event, EventSink, Exogenous, Liquidity, PathMetrics, PathRng, Primitive,
+    ProcessSpec, Purpose, StepCtx, WorldEnv, WorldMarket,
 };
 use std::path::Path;
 
@@ -59,26 +59,39 @@ impl Gbm {
             self.dt,
         );
         let mut sink = EventSink::new(events);
-        world.begin_path(&m);
         let mut xp = exo.start_path(&mut rx);
-        let mut ctx = StepCtx { step: 0, steps: self.steps, dt_years: self.dt, time_years: 0.0 };
-        for step in 0..self.steps {
-            let r = xp.next_log_return(&exo, &mut rx);
-            ctx = StepCtx {
-                step,
-                steps: self.steps,
-                dt_years: self.dt,
-                time_years: (step + 1) as f64 * self.dt,
-            };
-            m.begin_step(r, ctx.time_years);
-            world.step(&ctx, &mut m, &mut rw, &mut sink);
-        }
-        let mut out = PathMetrics::default();
-        world.end_path(&ctx, &m, &mut out);
-        out.min_price = m.min_price();
-        out.final_price = m.price();
+        let returns = (0..self.steps).map(|_| xp.next_log_return(&exo, &mut rx));
+        let out = drive(world, &mut m, &mut rw, &mut sink, self.dt, self.steps, returns, |_, _, _| {});
         (out, sink.take())
     }
+}
+
+/// The runner's loop over `steps` log-returns: each step's return, then the world's step, then
+/// `check`; the path's metrics at the end.
+#[allow(clippy::too_many_arguments)]
+fn drive(
+    world: &mut CdpWorld,
+    m: &mut WorldMarket,
+    rw: &mut PathRng,
+    sink: &mut EventSink,
+    dt: f64,
+    steps: usize,
+    returns: impl IntoIterator<Item = f64>,
+    mut check: impl FnMut(usize, &CdpWorld, &WorldMarket),
+) -> PathMetrics {
+    world.begin_path(m);
+    let mut ctx = StepCtx { step: 0, steps, dt_years: dt, time_years: 0.0 };
+    for (step, r) in returns.into_iter().enumerate() {
+        ctx = StepCtx { step, steps, dt_years: dt, time_years: (step + 1) as f64 * dt };
+        m.begin_step(r, ctx.time_years);
+        world.step(&ctx, m, rw, sink);
+        check(step, world, m);
+    }
+    let mut out = PathMetrics::default();
+    world.end_path(&ctx, m, &mut out);
+    out.min_price = m.min_price();
+    out.final_price = m.price();
+    out
 }
 
 /// Runs `world` over scripted log-returns; calls `check` after every step.
@@ -104,24 +117,12 @@ pub fn run_returns_path(
     dt: f64,
     returns: &[f64],
     path: u64,
-    mut check: impl FnMut(usize, &CdpWorld, &WorldMarket),
+    check: impl FnMut(usize, &CdpWorld, &WorldMarket),
 ) -> (PathMetrics, Vec<Event>) {
     let mut rw = stream(7, path, Purpose::World(0));
     let mut m = WorldMarket::new(s0, liquidity, None, &spec.oracle, &spec.oracle_errors, dt);
     let mut sink = EventSink::new(true);
-    world.begin_path(&m);
-    let steps = returns.len();
-    let mut ctx = StepCtx { step: 0, steps, dt_years: dt, time_years: 0.0 };
-    for (step, &r) in returns.iter().enumerate() {
-        ctx = StepCtx { step, steps, dt_years: dt, time_years: (step + 1) as f64 * dt };
-        m.begin_step(r, ctx.time_years);
-        world.step(&ctx, &mut m, &mut rw, &mut sink);
-        check(step, world, &m);
-    }
-    let mut out = PathMetrics::default();
-    world.end_path(&ctx, &m, &mut out);
-    out.min_price = m.min_price();
-    out.final_price = m.price();
+    let out = drive(world, &mut m, &mut rw, &mut sink, dt, returns.len(), returns.iter().copied(), check);
     (out, sink.take())
 }
 

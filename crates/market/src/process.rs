@@ -658,6 +658,9 @@ impl ExoPath {
         debug_assert_eq!(out.len(), levels.len());
         match ex.kind {
             Kind::Gbm { drift, vol } if ex.shocks.is_empty() => {
+                // The draw loop is written out here, not taken from `fill_log_returns`: through
+                // that call the loop is not inlined into the runner's and B1 takes about 15%
+                // more time (measured; same bytes).
                 for r in out.iter_mut() {
                     let z: f64 = rng.sample(StandardNormal);
                     *r = drift + vol * z;

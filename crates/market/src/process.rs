@@ -665,21 +665,14 @@ impl ExoPath {
                     let z: f64 = rng.sample(StandardNormal);
                     *r = drift + vol * z;
                 }
-                let mut level = start;
-                for (r, l) in out.iter().zip(levels.iter_mut()) {
-                    level += *r;
-                    *l = level;
-                }
                 self.step += out.len();
             }
-            _ => {
-                self.fill_log_returns(ex, rng, out);
-                let mut level = start;
-                for (r, l) in out.iter().zip(levels.iter_mut()) {
-                    level += *r;
-                    *l = level;
-                }
-            }
+            _ => self.fill_log_returns(ex, rng, out),
+        }
+        let mut level = start;
+        for (r, l) in out.iter().zip(levels.iter_mut()) {
+            level += *r;
+            *l = level;
         }
     }
 

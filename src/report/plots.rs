@@ -6,6 +6,7 @@
 
 use super::WorldTrace;
 use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
 use plotters::element::ComposedElement;
 use plotters::prelude::*;
 
@@ -267,11 +268,7 @@ pub fn exceedance_chart(l: &ExceedanceLabels<'_>, curves: &[Curve]) -> Result<Op
     {
         let root = SVGBackend::with_string(&mut svg, l.size).into_drawing_area();
         root.fill(&WHITE).map_err(draw_err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(l.title, ("sans-serif", 22))
-            .margin(15)
-            .x_label_area_size(50)
-            .y_label_area_size(75)
+        let mut chart = chart_on(&root, l.title)
             .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
             .map_err(draw_err)?;
         chart
@@ -287,26 +284,58 @@ pub fn exceedance_chart(l: &ExceedanceLabels<'_>, curves: &[Curve]) -> Result<Op
             .draw()
             .map_err(draw_err)?;
         for c in curves.iter().filter(|c| !c.points.is_empty()) {
-            let style = c.color.stroke_width(2);
-            let anno = if c.dashed {
-                chart.draw_series(DashedLineSeries::new(c.points.iter().copied(), 7, 5, style))
-            } else {
-                chart.draw_series(LineSeries::new(c.points.iter().copied(), style))
-            }
-            .map_err(draw_err)?;
-            anno.label(c.label.as_str()).legend(legend_line(c.color, c.dashed));
+            draw_curve(&mut chart, c)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerLeft)
-            .label_font(("sans-serif", 15))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(draw_err)?;
+        legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
         root.present().map_err(draw_err)?;
     }
     Ok(Some(svg))
+}
+
+/// A chart as every chart of the report starts: caption, margin and label areas.
+fn chart_on<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    title: &str,
+) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {
+    let mut b = ChartBuilder::on(root);
+    b.caption(title, ("sans-serif", 22)).margin(15).x_label_area_size(50).y_label_area_size(75);
+    b
+}
+
+/// A curve's line (dashed or solid) with its legend entry.
+fn draw_curve<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    c: &Curve,
+) -> Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    let style = c.color.stroke_width(2);
+    let anno = if c.dashed {
+        chart.draw_series(DashedLineSeries::new(c.points.iter().copied(), 7, 5, style))
+    } else {
+        chart.draw_series(LineSeries::new(c.points.iter().copied(), style))
+    }
+    .map_err(draw_err)?;
+    anno.label(c.label.as_str()).legend(legend_line(c.color, c.dashed));
+    Ok(())
+}
+
+/// The legend box, as every chart draws it, at `at`.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    at: SeriesLabelPosition,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(at)
+        .label_font(("sans-serif", 15))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.4))
+        .draw()
+        .map_err(draw_err)
 }
 
 /// The legend mark of a line: one stroke, or two for a dashed line.
@@ -326,11 +355,7 @@ pub fn line_chart(frame: &Frame<'_>, curves: &[Curve]) -> Result<String, String>
     {
         let root = SVGBackend::with_string(&mut svg, frame.size).into_drawing_area();
         root.fill(&WHITE).map_err(draw_err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(frame.title, ("sans-serif", 22))
-            .margin(15)
-            .x_label_area_size(50)
-            .y_label_area_size(75)
+        let mut chart = chart_on(&root, frame.title)
             .build_cartesian_2d(frame.x.0..frame.x.1, frame.y.0..frame.y.1)
             .map_err(draw_err)?;
         mesh(&mut chart, frame)?;
@@ -344,28 +369,14 @@ pub fn line_chart(frame: &Frame<'_>, curves: &[Curve]) -> Result<String, String>
             }
         }
         for c in curves {
-            let style = c.color.stroke_width(2);
-            let anno = if c.dashed {
-                chart.draw_series(DashedLineSeries::new(c.points.iter().copied(), 7, 5, style))
-            } else {
-                chart.draw_series(LineSeries::new(c.points.iter().copied(), style))
-            }
-            .map_err(draw_err)?;
-            anno.label(c.label.as_str()).legend(legend_line(c.color, c.dashed));
+            draw_curve(&mut chart, c)?;
             if c.markers {
                 chart
                     .draw_series(c.points.iter().map(|&p| Circle::new(p, 3, c.color.filled())))
                     .map_err(draw_err)?;
             }
         }
-        chart
-            .configure_series_labels()
-            .position(frame.legend.clone())
-            .label_font(("sans-serif", 15))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(draw_err)?;
+        legend(&mut chart, frame.legend.clone())?;
         root.present().map_err(draw_err)?;
     }
     Ok(svg)
@@ -431,11 +442,7 @@ pub fn worst_path_chart(t: &WorldTrace, l: &WorstLabels<'_>) -> Result<String, S
     {
         let root = SVGBackend::with_string(&mut svg, l.size).into_drawing_area();
         root.fill(&WHITE).map_err(draw_err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(l.title, ("sans-serif", 22))
-            .margin(15)
-            .x_label_area_size(50)
-            .y_label_area_size(75)
+        let mut chart = chart_on(&root, l.title)
             .right_y_label_area_size(70)
             .build_cartesian_2d(x0..x1, y0..y1)
             .map_err(draw_err)?
@@ -491,14 +498,7 @@ pub fn worst_path_chart(t: &WorldTrace, l: &WorstLabels<'_>) -> Result<String, S
             .map_err(draw_err)?
             .label(format!("cumulative {} (right axis)", l.exits))
             .legend(legend_line(EXITS_COLOR, false));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperMiddle)
-            .label_font(("sans-serif", 15))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(draw_err)?;
+        legend(&mut chart, SeriesLabelPosition::UpperMiddle)?;
         root.present().map_err(draw_err)?;
     }
     Ok(svg)

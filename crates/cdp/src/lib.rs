@@ -26,4 +26,4 @@ pub mod world;
 
 pub use error::CdpError;
 pub use spec::{CdpParams, CdpSpec, Mechanism, Protocol};
-pub use world::{CdpWorld, Ledger, PositionState};
+pub use world::{CdpWorld, CollateralLedger, PositionState};

@@ -35,8 +35,8 @@ use crate::error::CdpError;
 use crate::mechanics::{self, ClipStep, Outcome};
 use crate::spec::{CdpParams, CdpSpec, DirectParams, Mechanism};
 use headroom_market::{
-    Cohort, Event, EventKind, EventSink, Liquidity, PathMetrics, PathRng, Primitive, StepCtx, WorldEnv,
-    WorldMarket,
+    Cohort, Event, EventKind, EventSink, Ledger, Liquidity, PathMetrics, PathRng, Primitive, StepCtx,
+    WorldEnv, WorldMarket,
 };
 use rand::RngExt;
 use std::cmp::Ordering;
@@ -53,7 +53,7 @@ pub const MAX_ROUNDS_PER_STEP: u32 = 100_000;
 /// Where the collateral went, for conservation checks (units of the asset):
 /// `initial + topped_up = seized + returned + in_auction + open`.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Ledger {
+pub struct CollateralLedger {
     /// The cohort's collateral at the start of the path.
     pub initial: f64,
     /// Collateral added by borrowers' top-ups.
@@ -329,10 +329,10 @@ impl CdpWorld {
     }
 
     /// Where the collateral of the current path went so far.
-    pub fn ledger(&self) -> Ledger {
+    pub fn collateral_ledger(&self) -> CollateralLedger {
         let b = &self.book;
         let st = &self.st;
-        Ledger {
+        CollateralLedger {
             initial: b.cum_coll[b.n],
             topped_up: st.acc.topped_up,
             seized: st.acc.seized,
@@ -526,6 +526,7 @@ impl CdpWorld {
                             oracle_price: x,
                             market_price: p,
                             wrongful: c * p * lt >= d,
+                            ledger: Ledger::default(),
                         });
                     }
                 }
@@ -812,6 +813,7 @@ impl CdpWorld {
                         oracle_price: x,
                         market_price: p,
                         wrongful: false,
+                        ledger: Ledger::default(),
                     });
                     if sl.liq == LiqState::Watch {
                         self.watch_liq(s);
@@ -871,6 +873,7 @@ impl CdpWorld {
             oracle_price: x,
             market_price: p,
             wrongful,
+            ledger: Ledger::default(),
         });
     }
 
@@ -1106,6 +1109,7 @@ impl CdpWorld {
                     oracle_price: x,
                     market_price: p,
                     wrongful: a.wrongful,
+                    ledger: Ledger::default(),
                 });
             }
             if done || a.lot <= 0.0 {

@@ -1,5 +1,7 @@
 //! The per-path result row every primitive fills, and the events a path may record.
 
+use crate::ledger::Ledger;
+
 /// One path's result for one primitive (docs/MODEL.md). Costs are USD, positive when
 /// someone loses. The optional fields are primitive-specific and blank in the other's rows.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -27,12 +29,36 @@ pub struct PathMetrics {
     pub min_price: f64,
     /// Market price at the end of the path.
     pub final_price: f64,
+    /// The ledger: what each of the six parties gained over the path, USD (docs/MODEL.md, The
+    /// ledger). Its balances sum to zero.
+    pub ledger: Ledger,
+    /// The cost of the primitive, `takers + market + validators` of the ledger, USD.
+    pub cost_usd: f64,
+    /// `cost_usd` in percent a year of the cohort's collateral value at the start of the path:
+    /// `100 cost_usd / deposit_usd / horizon_years`.
+    pub cost_pct_year: f64,
+    /// The borrower's (N holder's) whole result over the path, marked at the final market price.
+    pub borrower_pnl_usd: f64,
+    /// The lender's (P holder's) whole result over the path, marked at the final market price.
+    pub lender_pnl_usd: f64,
+    /// Liquidations (or rolls) that waited for a later step because the step's bound was reached.
+    pub deferred: u64,
     /// CDP only: interest charged on the debt over the horizon.
     pub interest_usd: Option<f64>,
     /// P/N only: the put premium at the start, from borrower to P holder.
     pub premium_usd: Option<f64>,
     /// P/N only: realised annualised volatility of the cohort's P value in USD.
     pub p_drift: Option<f64>,
+}
+
+impl PathMetrics {
+    /// Sets `cost_usd` from the ledger and `cost_pct_year` from it, the deposit (the cohort's
+    /// collateral value at the start of the path, USD) and the horizon (years).
+    pub fn set_cost(&mut self, deposit_usd: f64, horizon_years: f64) {
+        self.cost_usd = self.ledger.cost();
+        let scale = deposit_usd * horizon_years;
+        self.cost_pct_year = if scale > 0.0 { 100.0 * self.cost_usd / scale } else { 0.0 };
+    }
 }
 
 /// What happened in an event row.
@@ -86,6 +112,8 @@ pub struct Event {
     pub market_price: f64,
     /// Liquidated while solvent at the true price.
     pub wrongful: bool,
+    /// What the event moved between the six parties (its balances sum to zero).
+    pub ledger: Ledger,
 }
 
 /// Where a primitive records its events; disabled on all but the first `--event-paths` paths,

@@ -45,6 +45,18 @@ macro_rules! shared {
     };
 }
 
+macro_rules! party {
+    ($name:ident, $worst:expr) => {
+        Metric {
+            name: stringify!($name),
+            count: false,
+            worst: $worst,
+            get: |m| Some(m.ledger.$name),
+            set: |m, v| m.ledger.$name = v.unwrap_or(0.0),
+        }
+    };
+}
+
 macro_rules! extra {
     ($name:ident) => {
         Metric {
@@ -57,8 +69,9 @@ macro_rules! extra {
     };
 }
 
-/// The shared columns, in the order of docs/MODEL.md.
-pub const SHARED: [Metric; 11] = [
+/// The shared columns, in the order of docs/MODEL.md. A party column is what the party gained,
+/// so its bad tail is the low one for borrower, lender and protocol.
+pub const SHARED: [Metric; 22] = [
     shared!(exits, count),
     shared!(eth_sold, Worst::High),
     shared!(fees_usd, Worst::High),
@@ -70,6 +83,17 @@ pub const SHARED: [Metric; 11] = [
     shared!(positions_hit, count),
     shared!(min_price, Worst::Low),
     shared!(final_price, Worst::Low),
+    party!(borrower_usd, Worst::Low),
+    party!(lender_usd, Worst::Low),
+    party!(protocol_usd, Worst::Low),
+    party!(takers_usd, Worst::High),
+    party!(market_usd, Worst::High),
+    party!(validators_usd, Worst::High),
+    shared!(cost_usd, Worst::High),
+    shared!(cost_pct_year, Worst::High),
+    shared!(borrower_pnl_usd, Worst::Low),
+    shared!(lender_pnl_usd, Worst::Low),
+    shared!(deferred, count),
 ];
 
 /// The primitive-specific columns, after the shared ones.
@@ -303,6 +327,19 @@ mod tests {
             final_price: f64::INFINITY,
             interest_usd: Some(4.5),
             premium_usd: None,
+            ledger: headroom_market::Ledger {
+                borrower_usd: -100.5,
+                lender_usd: -14.25,
+                protocol_usd: 3.0,
+                takers_usd: 101.75,
+                market_usd: 10.0,
+                validators_usd: 0.0,
+            },
+            cost_usd: 111.75,
+            cost_pct_year: 0.123,
+            borrower_pnl_usd: -5e3,
+            lender_pnl_usd: 12.5,
+            deferred: 4,
             p_drift: None,
         };
         let pn = PathMetrics {
@@ -326,24 +363,28 @@ mod tests {
 
     #[test]
     fn bad_rows_name_the_column_and_the_value() {
-        let good = "0,cdp,1,1.0,100.0,10.0,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,";
-        assert!(parse_path_row(&record(good)).is_ok());
+        // A good cdp row: the shared columns, then interest_usd set and the P/N columns blank.
+        const GOOD: &str = "0,cdp,1,1.0,100.0,10.0,0.0,0,0.0,1,1,2900.0,3000.0,\
+                            -80.0,-30.0,0.0,100.0,10.0,0.0,110.0,1.5,-85.0,-25.0,0,5.0,,";
+        // GOOD with field `i` replaced by `v`.
+        let with = |i: usize, v: &str| {
+            let mut f: Vec<&str> = GOOD.split(',').collect();
+            f[i] = v;
+            f.join(",")
+        };
+        assert!(parse_path_row(&record(GOOD)).is_ok());
         let cases = [
-            ("0,cdp,1,1.0", "4 fields where paths.csv has 16"),
-            ("-1,cdp,1,1.0,100.0,10.0,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,", "column `path`: \"-1\""),
-            ("0, ,1,1.0,100.0,10.0,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,", "column `primitive` is blank"),
-            (
-                "0,cdp,1.5,1.0,100.0,10.0,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,",
-                "column `exits`: \"1.5\" is not a whole",
-            ),
-            (
-                "0,cdp,1,1.0,x,10.0,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,",
-                "column `fees_usd`: \"x\" is not a number",
-            ),
-            ("0,cdp,1,1.0,100.0,,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,", "column `slippage_usd` is blank"),
+            ("0,cdp,1,1.0".to_string(), "4 fields where paths.csv has 27"),
+            (with(0, "-1"), "column `path`: \"-1\""),
+            (with(1, " "), "column `primitive` is blank"),
+            (with(2, "1.5"), "column `exits`: \"1.5\" is not a whole"),
+            (with(4, "x"), "column `fees_usd`: \"x\" is not a number"),
+            (with(5, ""), "column `slippage_usd` is blank"),
+            (with(16, ""), "column `takers_usd` is blank"),
+            (with(23, "-1"), "column `deferred`: \"-1\" is not a whole"),
         ];
         for (line, want) in cases {
-            let e = parse_path_row(&record(line)).unwrap_err();
+            let e = parse_path_row(&record(&line)).unwrap_err();
             assert!(e.contains(want), "{line}: {e}");
         }
         let header = record(&paths_header().join(","));

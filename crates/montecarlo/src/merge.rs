@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::output::{write_result, RunInfo, Shard, WriteOptions};
 use crate::runner::RunResult;
 use crate::spec::WorldKind;
-use headroom_market::{Event, EventKind, PathMetrics};
+use headroom_market::{Event, EventKind, Ledger, PathMetrics};
 use std::path::{Path, PathBuf};
 
 /// What a result folder's manifest.json says.
@@ -163,6 +163,14 @@ fn read_events_csv(file: &Path) -> Result<Vec<(u64, WorldKind, Event)>> {
                 oracle_price: num(9)?,
                 market_price: num(10)?,
                 wrongful: f(11) == "true",
+                ledger: Ledger {
+                    borrower_usd: num(12)?,
+                    lender_usd: num(13)?,
+                    protocol_usd: num(14)?,
+                    takers_usd: num(15)?,
+                    market_usd: num(16)?,
+                    validators_usd: num(17)?,
+                },
             },
         ));
     }

@@ -6,6 +6,7 @@ use crate::columns::{fmt_f64, paths_header, summary_rows, write_path_rows, write
 use crate::error::{Error, Result};
 use crate::runner::{Experiment, RunResult};
 use headroom_market::rng::GENERATOR_NAME;
+use headroom_market::Party;
 use rayon::prelude::*;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -264,6 +265,12 @@ fn write_events_csv(file: &Path, result: &RunResult) -> Result<()> {
         "oracle_price",
         "market_price",
         "wrongful",
+        "borrower_usd",
+        "lender_usd",
+        "protocol_usd",
+        "takers_usd",
+        "market_usd",
+        "validators_usd",
     ];
     w.write_record(header).map_err(|e| csv_err(file, e))?;
     for (path, kind, e) in &result.events {
@@ -279,6 +286,9 @@ fn write_events_csv(file: &Path, result: &RunResult) -> Result<()> {
             rec.push(fmt_f64(&mut fb, v).to_string());
         }
         rec.push(if e.wrongful { "true" } else { "false" }.to_string());
+        for p in Party::ALL {
+            rec.push(fmt_f64(&mut fb, e.ledger.get(p)).to_string());
+        }
         w.write_record(&rec).map_err(|e| csv_err(file, e))?;
     }
     w.flush().map_err(|e| Error::write(file, e))

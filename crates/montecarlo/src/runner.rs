@@ -49,11 +49,22 @@ struct Slot<P> {
     market: WorldMarket,
     rng: PathRng,
     sink: EventSink,
+    /// The cohort's collateral, units: times the path's start price, the deposit that
+    /// `cost_pct_year` divides by.
+    collateral: f64,
+    horizon_years: f64,
 }
 
 impl<P: Primitive> Slot<P> {
-    fn new(prim: P, market: WorldMarket) -> Self {
-        Slot { prim, market, rng: stream(0, 0, Purpose::Setup), sink: EventSink::new(false) }
+    fn new(prim: P, market: WorldMarket, cohort: &Cohort, env: &WorldEnv) -> Self {
+        Slot {
+            prim,
+            market,
+            rng: stream(0, 0, Purpose::Setup),
+            sink: EventSink::new(false),
+            collateral: cohort.total_collateral(),
+            horizon_years: env.horizon_years(),
+        }
     }
     #[inline]
     fn begin(&mut self, seed: u64, path: u64, kind: WorldKind, events: bool) {
@@ -72,6 +83,7 @@ impl<P: Primitive> Slot<P> {
         self.prim.end_path(ctx, &self.market, &mut m);
         m.min_price = self.market.min_price();
         m.final_price = self.market.price();
+        m.set_cost(self.collateral * self.market.start_price(), self.horizon_years);
         m
     }
 }
@@ -144,14 +156,14 @@ impl Experiment {
         let cdp = match (&spec.cdp, spec.has(WorldKind::Cdp)) {
             (Some(c), true) => {
                 let prim = CdpWorld::new(c, &cohort, &env).map_err(|e| invalid("cdp.", &e))?;
-                Some(Slot::new(prim, market(&c.oracle, &c.oracle_errors)))
+                Some(Slot::new(prim, market(&c.oracle, &c.oracle_errors), &cohort, &env))
             }
             _ => None,
         };
         let pn = match (&spec.pn, spec.has(WorldKind::Pn)) {
             (Some(p), true) => {
                 let prim = PnWorld::new(p, &cohort, &env).map_err(|e| invalid("pn.", &e))?;
-                Some(Slot::new(prim, market(&p.roll_oracle, &p.roll_oracle_errors)))
+                Some(Slot::new(prim, market(&p.roll_oracle, &p.roll_oracle_errors), &cohort, &env))
             }
             _ => None,
         };

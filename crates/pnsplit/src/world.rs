@@ -43,7 +43,8 @@ use crate::settlement::{settle, PriceHistory, SettlementOutcome, SettlementSpec}
 use crate::spec::{PnSpec, RollPolicy};
 use headroom_market::oracle::HOURS_PER_YEAR;
 use headroom_market::{
-    Cohort, Event, EventKind, EventSink, PathMetrics, PathRng, Primitive, StepCtx, WorldEnv, WorldMarket,
+    Cohort, Event, EventKind, EventSink, Ledger, PathMetrics, PathRng, Primitive, StepCtx, WorldEnv,
+    WorldMarket,
 };
 use statrs::distribution::{ContinuousCDF, Normal};
 use std::cmp::Ordering;
@@ -1009,6 +1010,7 @@ fn roll_event(rc: &RoundCtx, id: u64, shed: f64, v: f64, fee: f64) -> Event {
         oracle_price: rc.x,
         market_price: rc.market_price,
         wrongful: false,
+        ledger: Ledger::default(),
     }
 }
 
@@ -1024,6 +1026,7 @@ fn settlement_event(step: usize, id: u64, o: &SettlementOutcome, x_s: f64, x_d: 
         oracle_price: x_s,
         market_price: x_d,
         wrongful: false,
+        ledger: Ledger::default(),
     }
 }
 

@@ -141,7 +141,7 @@ fn cross_check(spec: CdpSpec) -> u64 {
             assert!(close(x.eth, y.eth) && close(x.fee_usd, y.fee_usd));
             assert_eq!(x.wrongful, y.wrongful);
         }
-        let (lb, lg) = (bulk.ledger(), general.ledger());
+        let (lb, lg) = (bulk.collateral_ledger(), general.collateral_ledger());
         assert!(close(lb.seized, lg.seized) && close(lb.returned, lg.returned) && close(lb.open, lg.open));
     }
     wrongful

@@ -123,7 +123,7 @@ proptest! {
         };
         let mut failures = Vec::new();
         let (m, _) = run_returns(&mut world, &spec, liquidity, s0, HOUR, &c.returns, |step, w, _| {
-            let l = w.ledger();
+            let l = w.collateral_ledger();
             let lhs = l.initial + l.topped_up;
             let rhs = l.seized + l.returned + l.in_auction + l.open;
             if (lhs - rhs).abs() > 1e-9 * lhs {
@@ -136,7 +136,7 @@ proptest! {
             }
         });
         prop_assert!(failures.is_empty(), "{:?}", failures);
-        let l = world.ledger();
+        let l = world.collateral_ledger();
         prop_assert!(m.exits >= m.positions_hit);
         prop_assert!(m.wrongful_exits <= m.exits);
         prop_assert!(m.eth_sold >= 0.0 && m.eth_sold <= l.seized * (1.0 + 1e-9) + 1e-12);

@@ -19,7 +19,7 @@ fn ln(a: f64, b: f64) -> f64 {
 }
 
 fn ledger_balances(w: &CdpWorld) {
-    let l = w.ledger();
+    let l = w.collateral_ledger();
     let (lhs, rhs) = (l.initial + l.topped_up, l.seized + l.returned + l.in_auction + l.open);
     assert!((lhs - rhs).abs() <= 1e-9 * lhs, "{l:?}");
 }
@@ -55,7 +55,7 @@ fn maker_2020_flip_zero_bid_without_keepers_and_competitive_bids_with_them() {
     let (m, _) =
         run_returns(&mut w, &spec, Liquidity::None, 200.0, HOUR, &returns, |_, w, _| ledger_balances(w));
     check!(m.eth_sold, 8.321060382916054);
-    check!(w.ledger().returned, 1.6789396170839463);
+    check!(w.collateral_ledger().returned, 1.6789396170839463);
     check!(m.shortfall_usd, 0.0);
     check!(m.fees_usd, 164.94845360824752);
 }
@@ -103,7 +103,7 @@ fn maker_2021_clip_takes_at_the_first_profitable_step_and_resets_past_tail() {
     let (m, ev) =
         run_returns(&mut w, &spec, Liquidity::None, 200.0, HOUR, &returns, |_, w, _| ledger_balances(w));
     check!(m.eth_sold, 8.223662334922894);
-    check!(w.ledger().returned, 1.776337665077106);
+    check!(w.collateral_ledger().returned, 1.776337665077106);
     check!(m.fees_usd, 452.442726889205);
     check!(m.shortfall_usd, 0.0);
     check!(ev[1].usd / ev[1].eth, 137.40836551633475);
@@ -150,7 +150,7 @@ fn liquity_v1_pool_then_redistribution() {
     check!(m.eth_sold, 2.5375 + 0.0873125);
     check!(m.fees_usd, 1200.0 + 1393.75);
     check!(m.shortfall_usd, 0.0);
-    check!(w.ledger().seized, 20.0);
+    check!(w.collateral_ledger().seized, 20.0);
 }
 
 #[test]
@@ -214,7 +214,7 @@ fn top_ups_race_the_liquidators() {
     assert_eq!(m.exits, 0);
     assert_eq!(ev.len(), 1);
     assert_eq!((ev[0].kind, ev[0].step), (EventKind::TopUp, 1));
-    check!(w.ledger().topped_up, 5.789473684210526);
+    check!(w.collateral_ledger().topped_up, 5.789473684210526);
     // The liquidator (1 step) beats the borrower (3 steps): seen at step 1, liquidated at step 2
     // at 1,900: 16,600 x 1.05 / 1,900 = 9.17368 seized, 0.82632 returned; the top-up due at step
     // 3 finds the position closed.
@@ -226,8 +226,8 @@ fn top_ups_race_the_liquidators() {
     assert_eq!(m.exits, 1);
     assert_eq!((ev[0].kind, ev[0].step), (EventKind::Liquidation, 2));
     check!(m.eth_sold, 9.173684210526316);
-    check!(w.ledger().returned, 0.8263157894736839);
-    check!(w.ledger().topped_up, 0.0);
+    check!(w.collateral_ledger().returned, 0.8263157894736839);
+    check!(w.collateral_ledger().topped_up, 0.0);
 }
 
 #[test]

@@ -20,7 +20,13 @@ fn setup() -> (CdpSpec, CdpWorld, Exogenous, WorldMarket) {
     spec.lt = Some(ladder.lt);
     spec.bonus = Some(0.05);
     spec.close_factor = Some(1.0);
-    let env = WorldEnv { steps: STEPS, dt_years: DT, start_price: 3000.0, process_vol: 0.9 };
+    let env = WorldEnv {
+        steps: STEPS,
+        dt_years: DT,
+        start_price: 3000.0,
+        process_vol: 0.9,
+        frictions: Default::default(),
+    };
     let world = CdpWorld::new(&spec, &cohort, &env).unwrap();
     let exo =
         Exogenous::build(&ProcessSpec::Gbm { mu: 0.0, sigma: 0.9 }, &[], DT, STEPS, Path::new(".")).unwrap();

@@ -11,6 +11,7 @@
 pub mod cohort;
 pub mod correlation;
 pub mod error;
+pub mod frictions;
 pub mod ledger;
 pub mod liquidity;
 pub mod metrics;
@@ -27,6 +28,7 @@ pub mod world;
 pub use cohort::{Borrower, Cohort, Ladder};
 pub use correlation::CorrelatedNormals;
 pub use error::{CorrelationError, MarketError};
+pub use frictions::{Frictions, Sandwich};
 pub use ledger::{Ledger, Party};
 pub use liquidity::{Fill, Liquidity};
 pub use metrics::{Event, EventKind, EventSink, PathMetrics};

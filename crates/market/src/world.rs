@@ -36,6 +36,8 @@ pub struct WorldEnv {
     /// The process's annualised volatility (GBM's sigma, a bootstrap's realised volatility):
     /// the default pricing volatility of the P/N split.
     pub process_vol: f64,
+    /// Gas and sandwiches of every trade (the `[market]` table's `gas_usd`, `frontrun_share`).
+    pub frictions: crate::frictions::Frictions,
 }
 
 impl WorldEnv {

@@ -146,8 +146,13 @@ impl Experiment {
         .map_err(|e| invalid("market.process.", &e))?;
         let start_price = exo.start_price().unwrap_or(spec.market.start_price);
         let cohort = build_cohort(&spec.cohort, start_price, spec.seed, &base_dir)?;
-        let env =
-            WorldEnv { steps: spec.steps as usize, dt_years, start_price, process_vol: exo.annual_vol() };
+        let env = WorldEnv {
+            steps: spec.steps as usize,
+            dt_years,
+            start_price,
+            process_vol: exo.annual_vol(),
+            frictions: spec.market.frictions(),
+        };
         let resilience = spec.market.resilience_half_life_hours.map(|h| h / 24.0 / 365.0);
         let liquidity = spec.market.liquidity.clone();
         let market = |oracle, errors| {

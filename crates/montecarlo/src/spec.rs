@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use headroom_cdp::CdpSpec;
-use headroom_market::{Liquidity, ProcessSpec, ShockSpec};
+use headroom_market::{Frictions, Liquidity, ProcessSpec, ShockSpec};
 use headroom_pnsplit::PnSpec;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -130,6 +130,24 @@ pub struct MarketSpec {
     /// Half-life of price impact, hours; absent: impact is permanent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resilience_half_life_hours: Option<f64>,
+    /// Gas per transaction, USD (a liquidation, an auction take, a holder's roll), paid by its
+    /// sender to the validators. Default 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub gas_usd: f64,
+    /// Share of each forced sale or roll's sale that a searcher sandwiches, in [0, 1]. Default 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub frontrun_share: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+impl MarketSpec {
+    /// The frictions of every trade.
+    pub fn frictions(&self) -> Frictions {
+        Frictions { gas_usd: self.gas_usd, frontrun_share: self.frontrun_share }
+    }
 }
 
 /// The `[cohort]` table: where the borrowers come from.
@@ -247,6 +265,7 @@ impl ExperimentSpec {
         }
         add("market.process.", m.process.validate().map_err(|e| e.to_string()));
         add("market.liquidity.", m.liquidity.validate().map_err(|e| e.to_string()));
+        add("market.", m.frictions().validate().map_err(|e| e.to_string()));
         for (i, sh) in m.shocks.iter().enumerate() {
             add(&format!("market.shocks[{i}]."), sh.validate().map_err(|e| e.to_string()));
         }

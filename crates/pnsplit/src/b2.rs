@@ -56,7 +56,13 @@ pub fn spec() -> PnSpec {
 
 /// B2's world environment.
 pub fn env() -> WorldEnv {
-    WorldEnv { steps: STEPS, dt_years: dt_years(), start_price: START_PRICE, process_vol: SIGMA }
+    WorldEnv {
+        steps: STEPS,
+        dt_years: dt_years(),
+        start_price: START_PRICE,
+        process_vol: SIGMA,
+        frictions: Default::default(),
+    }
 }
 
 /// One path's market, process and world: the loop the experiment runner runs, reduced to B2.

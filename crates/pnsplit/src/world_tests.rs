@@ -32,7 +32,13 @@ fn run_manual(
     prices: &[f64],
     events: bool,
 ) -> (PathMetrics, PnWorld, Vec<Event>) {
-    let env = WorldEnv { steps: prices.len(), dt_years: HOUR, start_price: 3000.0, process_vol: 0.9 };
+    let env = WorldEnv {
+        steps: prices.len(),
+        dt_years: HOUR,
+        start_price: 3000.0,
+        process_vol: 0.9,
+        frictions: Default::default(),
+    };
     let mut world = PnWorld::new(spec, cohort, &env).unwrap();
     let mut market = WorldMarket::new(
         3000.0,

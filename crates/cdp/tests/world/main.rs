@@ -28,7 +28,13 @@ pub struct Gbm {
 
 impl Gbm {
     pub fn env(&self) -> WorldEnv {
-        WorldEnv { steps: self.steps, dt_years: self.dt, start_price: self.s0, process_vol: self.sigma }
+        WorldEnv {
+            steps: self.steps,
+            dt_years: self.dt,
+            start_price: self.s0,
+            process_vol: self.sigma,
+            frictions: Default::default(),
+        }
     }
 
     /// Runs path `path` through `world`, as the runner does: the exogenous stream feeds the
@@ -127,7 +133,7 @@ pub fn run_returns_path(
 }
 
 pub fn env(s0: f64, dt: f64, steps: usize) -> WorldEnv {
-    WorldEnv { steps, dt_years: dt, start_price: s0, process_vol: 0.5 }
+    WorldEnv { steps, dt_years: dt, start_price: s0, process_vol: 0.5, frictions: Default::default() }
 }
 
 pub fn cohort(positions: &[(f64, f64)]) -> Cohort {

@@ -478,16 +478,16 @@ fn position(a: &PositionArgs) -> Result<(), Error> {
 struct EngineTracer;
 
 impl crate::report::PathTracer for EngineTracer {
-    fn trace(&self, dir: &Path, world: &str, path: u64) -> Result<Option<crate::report::WorldTrace>, String> {
+    fn trace(
+        &self,
+        dir: &Path,
+        kind: headroom_montecarlo::WorldKind,
+        path: u64,
+    ) -> Result<Option<crate::report::WorldTrace>, String> {
         let m = headroom_montecarlo::merge::read_manifest(dir).map_err(|e| e.to_string())?;
         let spec: headroom_montecarlo::ExperimentSpec =
             serde_json::from_value(m.info.config).map_err(|e| format!("manifest.json config: {e}"))?;
         let exp = Experiment::build(spec, Path::new(&m.info.experiment_file)).map_err(|e| e.to_string())?;
-        let kind = match world {
-            "cdp" => headroom_montecarlo::WorldKind::Cdp,
-            "pn" => headroom_montecarlo::WorldKind::Pn,
-            _ => return Ok(None),
-        };
         let Some(t) = exp.trace_path(kind, path) else { return Ok(None) };
         let mut per_step = vec![0u64; t.points.len()];
         for e in &t.events {

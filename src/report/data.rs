@@ -4,7 +4,9 @@
 //! panics on bad input.
 
 use super::ReportError;
+use headroom_market::PathMetrics;
 use headroom_montecarlo::columns::{is_paths_header, parse_path_row, paths_header};
+use headroom_montecarlo::spec::WorldKind;
 use headroom_montecarlo::stats::Stats;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -14,15 +16,55 @@ use std::path::{Path, PathBuf};
 /// The columns of summary.csv, in order (the engine's header).
 pub use headroom_montecarlo::columns::SUMMARY_HEADER as SUMMARY_COLUMNS;
 
-/// The paths.csv columns the report reads (besides `path` and `primitive`).
-pub const COST_COLUMNS: [&str; 4] = ["fees_usd", "slippage_usd", "oracle_loss_usd", "shortfall_usd"];
+/// The `primitive` of a summary row: one world, or the paired difference of the two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Side {
+    /// One world's values.
+    World(WorldKind),
+    /// CDP minus P/N, per path.
+    Diff,
+}
+
+impl Side {
+    /// Every side, in the order of the tables.
+    pub const ALL: [Side; 3] = [Side::World(WorldKind::Cdp), Side::World(WorldKind::Pn), Side::Diff];
+
+    /// Reads the `primitive` column (`cdp`, `pn`, `diff`).
+    pub fn parse(label: &str) -> Option<Side> {
+        Side::ALL.into_iter().find(|s| s.label() == label)
+    }
+
+    /// The label in the CSV files.
+    pub fn label(self) -> &'static str {
+        match self {
+            Side::World(w) => w.label(),
+            Side::Diff => "diff",
+        }
+    }
+
+    /// The display name: `CDP`, `P/N`, `diff (CDP - P/N)`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::World(w) => world_name(w),
+            Side::Diff => "diff (CDP - P/N)",
+        }
+    }
+}
+
+/// The display name of a world: `CDP`, `P/N`.
+pub fn world_name(w: WorldKind) -> &'static str {
+    match w {
+        WorldKind::Cdp => "CDP",
+        WorldKind::Pn => "P/N",
+    }
+}
 
 /// One row of summary.csv (or the summary part of a sweep.csv row): the engine's [`Stats`]
 /// read back, which its fields (`row.mean`, `row.se`, ...) reach through `Deref`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SummaryRow {
-    /// `cdp`, `pn` or `diff`.
-    pub primitive: String,
+    /// The world, or `diff`.
+    pub primitive: Side,
     /// The metric (a paths.csv column).
     pub metric: String,
     /// n, mean, std, se, the 95% interval, the quantiles and es95.
@@ -59,7 +101,7 @@ pub struct Manifest {
     pub path_count: Option<u64>,
     /// Shard (index, count), if the folder holds one shard.
     pub shard: Option<(u64, u64)>,
-    /// Worlds run.
+    /// Worlds run, as the manifest names them.
     pub worlds: Vec<String>,
     /// Version of the binary.
     pub version: Option<String>,
@@ -73,55 +115,28 @@ pub struct Manifest {
     pub wall_seconds: Option<f64>,
 }
 
-/// The per-path costs of one world, from paths.csv, in path order.
+/// The per-path rows of one world, from paths.csv, in path order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WorldPaths {
     /// Global path indices.
     pub path: Vec<u64>,
-    /// `fees_usd`.
-    pub fees: Vec<f64>,
-    /// `slippage_usd`.
-    pub slippage: Vec<f64>,
-    /// `oracle_loss_usd`.
-    pub oracle_loss: Vec<f64>,
-    /// `shortfall_usd`.
-    pub shortfall: Vec<f64>,
-    /// `interest_usd` (CDP) or `premium_usd` (P/N), when the column is filled.
-    pub transfer: Vec<Option<f64>>,
+    /// The metrics of each path, as written.
+    pub rows: Vec<PathMetrics>,
 }
 
 impl WorldPaths {
-    /// Per-path total loss: slippage + shortfall + oracle loss.
-    pub fn total_loss(&self) -> Vec<f64> {
-        (0..self.path.len()).map(|i| self.slippage[i] + self.shortfall[i] + self.oracle_loss[i]).collect()
-    }
-
-    /// Per-path total cost: fees (transfers to third parties) + total loss.
-    pub fn total_cost(&self) -> Vec<f64> {
-        self.total_loss().iter().zip(&self.fees).map(|(l, f)| l + f).collect()
-    }
-
-    /// The per-path transfer between borrower and lender, if every path has it.
-    pub fn transfers(&self) -> Option<Vec<f64>> {
-        if self.transfer.is_empty() {
-            return None;
-        }
-        self.transfer.iter().copied().collect()
+    /// Per-path cost of the primitive, `cost_usd` (the engine's sum of the ledger's takers,
+    /// market and validators columns).
+    pub fn cost(&self) -> Vec<f64> {
+        self.rows.iter().map(|m| m.cost_usd).collect()
     }
 }
 
 /// paths.csv: the worlds in order of first appearance.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PathsData {
-    /// (world label, its paths).
-    pub worlds: Vec<(String, WorldPaths)>,
-}
-
-impl PathsData {
-    /// The paths of world `label`.
-    pub fn world(&self, label: &str) -> Option<&WorldPaths> {
-        self.worlds.iter().find(|(w, _)| w == label).map(|(_, p)| p)
-    }
+    /// (world, its paths).
+    pub worlds: Vec<(WorldKind, WorldPaths)>,
 }
 
 /// One row of sweep.csv: the grid point, then a summary row.
@@ -342,11 +357,13 @@ fn summary_row(file: &Path, rec: &csv::StringRecord, idx: &[usize]) -> Result<Su
     let line = record_line(rec);
     let field = |k: usize| rec.get(idx[k]).unwrap_or("");
     let num = |k: usize| parse_f64(file, line, SUMMARY_COLUMNS[k], field(k));
-    let primitive = field(0).trim().to_string();
     let metric = field(1).trim().to_string();
-    if primitive.is_empty() || metric.is_empty() {
-        return Err(csv_err(file, line, "blank `primitive` or `metric`"));
+    if metric.is_empty() {
+        return Err(csv_err(file, line, "blank `metric`"));
     }
+    let primitive = Side::parse(field(0).trim()).ok_or_else(|| {
+        csv_err(file, line, format!("primitive {:?}: allowed \"cdp\", \"pn\", \"diff\"", field(0).trim()))
+    })?;
     let stats = Stats {
         n: parse_u64(file, line, "n", field(2))?,
         mean: num(3)?,
@@ -390,15 +407,19 @@ pub fn read_paths(file: &Path) -> Result<PathsData, ReportError> {
             format!("not a paths.csv header: expected `{}`", paths_header().join(",")),
         ));
     }
-    let mut worlds: Vec<(String, WorldPaths)> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut worlds: Vec<(WorldKind, WorldPaths)> = Vec::new();
+    let mut index: HashMap<WorldKind, usize> = HashMap::new();
     for rec in r.records() {
         let rec = rec.map_err(|e| from_csv(file, e))?;
         let line = record_line(&rec);
         let row = parse_path_row(&rec).map_err(|m| csv_err(file, line, m))?;
         let (path, prim, m) = (row.path, row.primitive, row.metrics);
-        let k = *index.entry(prim.to_string()).or_insert_with(|| {
-            worlds.push((prim.to_string(), WorldPaths::default()));
+        let kind = match Side::parse(prim) {
+            Some(Side::World(w)) => w,
+            _ => return Err(csv_err(file, line, format!("primitive {prim:?}: allowed \"cdp\", \"pn\""))),
+        };
+        let k = *index.entry(kind).or_insert_with(|| {
+            worlds.push((kind, WorldPaths::default()));
             worlds.len() - 1
         });
         let w = &mut worlds[k].1;
@@ -413,29 +434,22 @@ pub fn read_paths(file: &Path) -> Result<PathsData, ReportError> {
                 ));
             }
         }
-        let costs = [m.fees_usd, m.slippage_usd, m.oracle_loss_usd, m.shortfall_usd];
-        for (x, name) in costs.iter().zip(COST_COLUMNS) {
-            if !x.is_finite() {
-                return Err(csv_err(file, line, format!("column `{name}`: {x} is not finite")));
-            }
+        if !m.cost_usd.is_finite() {
+            return Err(csv_err(file, line, format!("column `cost_usd`: {} is not finite", m.cost_usd)));
         }
         w.path.push(path);
-        w.fees.push(m.fees_usd);
-        w.slippage.push(m.slippage_usd);
-        w.oracle_loss.push(m.oracle_loss_usd);
-        w.shortfall.push(m.shortfall_usd);
-        w.transfer.push(match prim {
-            "cdp" => m.interest_usd,
-            "pn" => m.premium_usd,
-            _ => None,
-        });
+        w.rows.push(m);
     }
     if let [(a, wa), (b, wb), ..] = worlds.as_slice() {
         if wa.path != wb.path {
             return Err(csv_err(
                 file,
                 0,
-                format!("worlds `{a}` and `{b}` do not cover the same paths: they cannot be paired"),
+                format!(
+                    "worlds `{}` and `{}` do not cover the same paths: they cannot be paired",
+                    a.label(),
+                    b.label()
+                ),
             ));
         }
     }

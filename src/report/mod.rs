@@ -4,28 +4,36 @@
 //! manifest.json, summary.csv, paths.csv and sweep.csv, and writes `FILE.md` with
 //!
 //! - the run's facts (paths, seed, worlds, config hash, git commit) and the resolved experiment;
-//! - the summary table (mean with its 95% interval, p50, p95, p99, es95 per metric and primitive,
-//!   the paired `diff` rows) and the per-path totals with a sentence on whether the CDP minus P/N
-//!   difference of total cost is significant;
-//! - "who pays what": per world, transfers to third parties, losses and transfers between
-//!   borrower and lender, kept apart, each with the party who pays and the one who receives;
-//! - plots in `FILE_files/` (SVG, linked relatively): the distributions of per-path total loss and
-//!   total cost of both worlds on one chart, the worst path of each world (price, oracle price and
-//!   cumulative exits, through a [`PathTracer`]), and for a sweep one chart per key metric
-//!   against the first grid column.
+//! - the experiment's reference figures beside the model's means;
+//! - the headline: each primitive's cost in USD and in % a year of the deposit, and the verdict
+//!   on their paired difference (exact, significant or not, and over how many paths);
+//! - "who pays what": the ledger's six party columns per world and for the difference, the
+//!   breakdown columns with their payer and payee, and each side's whole result;
+//! - every metric of summary.csv;
+//! - plots in `FILE_files/` (SVG, linked relatively): the distributions of per-path cost of both
+//!   worlds on one chart, the worst path of each world (price, oracle price and cumulative exits,
+//!   through a [`PathTracer`]), and for a sweep one chart per key metric against the first grid
+//!   column.
 //!
-//! Totals (docs/reporting.md): total loss = slippage_usd + shortfall_usd + oracle_loss_usd per
-//! path; total cost = fees_usd + total loss. Interest and the put premium are transfers between
-//! borrower and lender and are never added to either.
+//! Totals come from the engine (docs/reporting.md): `cost_usd` is the sum of the ledger's
+//! takers, market and validators columns, computed per path by montecarlo; the report adds
+//! nothing up. The breakdown columns are parts of the ledger and are never added to it or to one
+//! another.
 //!
 //! Everything is written into a staging folder next to `FILE.md` and renamed into place, so an
 //! error leaves no half-written report and keeps an earlier one.
 
 mod data;
+mod figures;
+mod format;
+mod ledger;
 mod plots;
-mod tables;
+mod render;
+mod sweep;
 #[cfg(test)]
 mod tests;
+
+pub use headroom_montecarlo::spec::WorldKind;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -50,9 +58,9 @@ pub struct WorldTrace {
 /// The report cannot run the engine itself; the caller implements this, e.g. by rebuilding the
 /// experiment from manifest.json's `config` and calling `Experiment::trace_path`.
 pub trait PathTracer {
-    /// The trace of global path `path` of world `world` (`cdp` or `pn`) of the result in `dir`;
-    /// `Ok(None)` when the world cannot be traced (the plot is then skipped with a note).
-    fn trace(&self, dir: &Path, world: &str, path: u64) -> Result<Option<WorldTrace>, String>;
+    /// The trace of global path `path` of world `world` of the result in `dir`; `Ok(None)` when
+    /// the world cannot be traced (the plot is then skipped with a note).
+    fn trace(&self, dir: &Path, world: WorldKind, path: u64) -> Result<Option<WorldTrace>, String>;
 }
 
 /// Options of [`write_report`].
@@ -214,7 +222,7 @@ pub fn write_report(
     }
     let (parent, file_name, plots_name) = output_names(out)?;
     let folders = dirs.iter().map(|d| Folder::read(d)).collect::<Result<Vec<_>, _>>()?;
-    let (markdown, plots, notes) = tables::render(&folders, &plots_name, opts)?;
+    let (markdown, plots, notes) = render::render(&folders, &plots_name, opts)?;
 
     let stage = parent.join(format!(".{file_name}.tmp-{}", std::process::id()));
     let res = stage_and_publish(&stage, &parent, &file_name, &plots_name, &markdown, &plots);

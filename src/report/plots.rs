@@ -5,6 +5,7 @@
 //! bucket's first, lowest, highest and last point, so wicks and jumps survive).
 
 use super::WorldTrace;
+use headroom_montecarlo::spec::WorldKind;
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::element::ComposedElement;
@@ -14,12 +15,10 @@ use plotters::prelude::*;
 type LegendMark<DB> = ComposedElement<(i32, i32), DB, PathElement<(i32, i32)>, PathElement<(i32, i32)>>;
 
 /// Colour of a world's series.
-pub fn world_color(world: &str) -> RGBColor {
+pub fn world_color(world: WorldKind) -> RGBColor {
     match world {
-        "cdp" => RGBColor(200, 55, 45),
-        "pn" => RGBColor(35, 95, 190),
-        "diff" => RGBColor(90, 90, 90),
-        _ => RGBColor(40, 140, 70),
+        WorldKind::Cdp => RGBColor(200, 55, 45),
+        WorldKind::Pn => RGBColor(35, 95, 190),
     }
 }
 

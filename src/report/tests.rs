@@ -1,9 +1,13 @@
 //! Unit tests of the report's helpers (number formats, curves, checks), with hand-computed
 //! expectations. The whole report is tested on fixture folders in tests/integration/report.rs.
 
+use super::data::{Side, SummaryRow};
+use super::figures::{check_trace, worst_index};
+use super::format::{fmt_ci, fmt_count, fmt_num};
+use super::ledger::verdict;
 use super::plots::{compact, exceedance_steps, padded, percent, thin, Ticks};
-use super::tables::{check_trace, fmt_ci, fmt_count, fmt_num, significance, worst_index};
 use super::WorldTrace;
+use headroom_montecarlo::stats::{stats, Worst};
 
 #[test]
 fn numbers_keep_four_significant_digits() {
@@ -92,20 +96,34 @@ fn axis_ranges_and_labels() {
     );
 }
 
+/// A `diff` row of `metric` with the statistics of `values`.
+fn diff_row(metric: &str, values: &[f64]) -> SummaryRow {
+    SummaryRow { primitive: Side::Diff, metric: metric.into(), stats: stats(values, Worst::High) }
+}
+
 #[test]
-fn the_significance_sentence_follows_the_interval() {
-    let s = significance(179.5, 7.186, 351.8, 4, true);
-    assert!(s.contains("is **significant**") && s.contains("costs 179.5 USD per path more"), "{s}");
-    let s = significance(-20.0, -30.0, -10.0, 100, true);
-    assert!(s.contains("is **significant**") && s.contains("costs 20 USD per path less"), "{s}");
-    let s = significance(5.0, -1.0, 11.0, 100, true);
-    assert!(s.contains("**not significant**") && s.contains("the interval contains 0"), "{s}");
-    let s = significance(5.0, -1.0, 11.0, 100, false);
-    assert!(s.contains("**not shown significant**") && s.contains("paths.csv"), "{s}");
-    let s = significance(0.0, 0.0, 0.0, 7, true);
+fn the_verdict_follows_the_interval_and_says_what_it_rests_on() {
+    // 40 paths, mean 10, spread 1: significant, normal interval.
+    let v: Vec<f64> = (0..40).map(|i| 10.0 + if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
+    let pct: Vec<f64> = v.iter().map(|x| x / 100.0).collect();
+    let s = verdict(&diff_row("cost_usd", &v), Some(&diff_row("cost_pct_year", &pct)));
+    assert!(s.contains("is **significant**") && s.contains("costs 10 USD per path (0.1 % a year"), "{s}");
+    assert!(s.contains("paired, over 40 paths") && !s.contains("Student"), "{s}");
+    // Negative: the CDP costs less.
+    let neg: Vec<f64> = v.iter().map(|x| -x).collect();
+    let s = verdict(&diff_row("cost_usd", &neg), None);
+    assert!(s.contains("costs 10 USD per path less"), "{s}");
+    // 5 paths around 0: not significant, Student's t.
+    let s = verdict(&diff_row("cost_usd", &[1.0, -1.0, 2.0, -2.0, 0.5]), None);
+    assert!(s.contains("**not significant**") && s.contains("Student's t, over 5 paths"), "{s}");
+    // The same difference on every path: exact, never "significant" (the CAPO replay's case).
+    let s = verdict(&diff_row("cost_usd", &[-1985.0; 20]), None);
+    assert!(s.contains("**exact** (no sampling error)") && !s.contains("significant"), "{s}");
+    assert!(s.contains("costs 1,985 USD per path less") && s.contains("each of the 20 paths"), "{s}");
+    let s = verdict(&diff_row("cost_usd", &[0.0; 7]), None);
     assert!(s.contains("exactly the same on each of the 7 paths"), "{s}");
-    let s = significance(3.0, f64::NAN, f64::NAN, 1, true);
-    assert!(s.contains("cannot be computed from 1 path(s)"), "{s}");
+    let s = verdict(&diff_row("cost_usd", &[3.0]), None);
+    assert!(s.contains("with 1 path it has no interval"), "{s}");
 }
 
 #[test]

@@ -10,6 +10,8 @@
 mod report_impl;
 
 use crate::common::{run_in, stderr, tempdir, SMALL};
+use headroom_market::{Ledger, PathMetrics};
+use headroom_montecarlo::{columns, WorldKind};
 use report_impl::{write_report, PathTracer, ReportError, ReportOptions, WorldTrace};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -35,43 +37,80 @@ const MANIFEST: &str = r#"{
 }
 "#;
 
-/// Per-path costs: CDP total costs 110, 0, 410, 220 (losses 10, 0, 110, 20); P/N total costs
-/// 3, 6, 2, 11 (losses 2, 4, 1, 8). Worst paths: 2 (CDP) and 3 (P/N).
-const PATHS: &str = "\
-path,primitive,exits,eth_sold,fees_usd,slippage_usd,oracle_loss_usd,wrongful_exits,shortfall_usd,max_cascade_rounds,positions_hit,min_price,final_price,interest_usd,premium_usd,p_drift
-0,cdp,1,1.0,100.0,10.0,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,
-0,pn,1,0.1,1.0,2.0,0.0,0,0.0,1,1,2900.0,3000.0,,30.0,0.01
-1,cdp,0,0.0,0.0,0.0,0.0,0,0.0,0,0,3000.0,3100.0,5.0,,
-1,pn,2,0.2,2.0,3.0,1.0,0,0.0,1,1,3000.0,3100.0,,30.0,0.02
-2,cdp,3,3.0,300.0,40.0,20.0,1,50.0,2,2,2000.0,2100.0,5.0,,
-2,pn,1,0.1,1.0,1.0,0.0,0,0.0,1,1,2000.0,2100.0,,30.0,0.03
-3,cdp,2,2.0,200.0,20.0,0.0,0,0.0,1,2,2500.0,2600.0,5.0,,
-3,pn,3,0.3,3.0,5.0,2.0,0,1.0,2,1,2500.0,2600.0,,30.0,0.04
-";
+/// One path of the fixture: the six party columns (borrower, lender, protocol, takers, market,
+/// validators; each row sums to 0) and the breakdowns (fees, slippage, oracle loss, shortfall).
+struct Row {
+    ledger: [f64; 6],
+    breakdown: [f64; 4],
+    exits: u64,
+}
 
-/// Hand-made summary: the fees rows are the statistics of the per-path fees above; min_price and
-/// the tiny `p_drift` exercise the number formats.
-const SUMMARY: &str = "\
-primitive,metric,n,mean,std,se,ci95_low,ci95_high,p01,p05,p50,p95,p99,es95
-cdp,fees_usd,4,150.0,129.09944487358058,64.54972243679029,23.482544023891037,276.517455976109,3.0,15.0,150.0,285.0,297.0,300.0
-cdp,slippage_usd,4,17.5,17.07825127659933,8.539125638299666,0.7630937489326547,34.23690625106735,0.3,1.5,15.0,37.0,39.4,40.0
-cdp,oracle_loss_usd,4,5.0,10.0,5.0,-4.8,14.8,0.0,0.0,0.0,17.0,19.4,20.0
-cdp,shortfall_usd,4,12.5,25.0,12.5,-12.0,37.0,0.0,0.0,0.0,42.5,48.5,50.0
-cdp,min_price,4,2600.0,432.04937989385735,216.02468994692867,2176.5916077040197,3023.4083922959803,2015.0,2075.0,2700.0,2985.0,2997.0,2000.0
-cdp,interest_usd,4,5.0,0.0,0.0,5.0,5.0,5.0,5.0,5.0,5.0,5.0,5.0
-pn,fees_usd,4,1.75,0.9574271077563381,0.47871355387816905,0.8117254343987887,2.688274565601211,1.0,1.0,1.5,2.85,2.97,3.0
-pn,slippage_usd,4,2.75,1.707825127659933,0.8539125638299665,1.0763313748932655,4.423668625106734,1.03,1.15,2.5,4.7,4.94,5.0
-pn,oracle_loss_usd,4,0.75,0.9574271077563381,0.47871355387816905,-0.18827456560121127,1.6882745656012113,0.0,0.0,0.5,1.85,1.97,2.0
-pn,shortfall_usd,4,0.25,0.5,0.25,-0.24,0.74,0.0,0.0,0.0,0.85,0.97,1.0
-pn,min_price,4,2600.0,432.04937989385735,216.02468994692867,2176.5916077040197,3023.4083922959803,2015.0,2075.0,2700.0,2985.0,2997.0,2000.0
-pn,premium_usd,4,30.0,0.0,0.0,30.0,30.0,30.0,30.0,30.0,30.0,30.0,30.0
-pn,p_drift,4,0.000015,0.0000129,0.00000645,0.0000024,0.0000276,0.00001,0.00001,0.000015,0.00002,0.00002,0.00002
-diff,fees_usd,4,148.25,128.5,64.25,22.32,274.18,1.0,2.0,149.0,283.0,296.0,297.0
-diff,slippage_usd,4,14.75,17.0,8.5,-1.91,31.41,0.0,0.0,12.0,35.0,38.0,39.0
-diff,oracle_loss_usd,4,4.25,10.2,5.1,-5.746,14.246,0.0,0.0,0.0,16.0,19.0,20.0
-diff,shortfall_usd,4,12.25,25.1,12.55,-12.348,36.848,0.0,0.0,0.0,42.0,48.0,49.0
-diff,min_price,4,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0
-";
+/// CDP costs (takers + market + validators) 95, 0, 340, 190; P/N costs 3, 5, 2, 8. Worst paths:
+/// 2 (CDP) and 3 (P/N). Paired differences 92, -5, 338, 182.
+const CDP_ROWS: [Row; 4] = [
+    Row { ledger: [-100.0, 0.0, 5.0, 85.0, 10.0, 0.0], breakdown: [90.0, 10.0, 0.0, 0.0], exits: 1 },
+    Row { ledger: [0.0; 6], breakdown: [0.0; 4], exits: 0 },
+    Row { ledger: [-300.0, -50.0, 10.0, 300.0, 40.0, 0.0], breakdown: [310.0, 40.0, 20.0, 50.0], exits: 3 },
+    Row { ledger: [-200.0, 0.0, 10.0, 170.0, 20.0, 0.0], breakdown: [180.0, 20.0, 0.0, 0.0], exits: 2 },
+];
+const PN_ROWS: [Row; 4] = [
+    Row { ledger: [-30.0, 27.0, 0.0, 1.0, 2.0, 0.0], breakdown: [1.0, 2.0, 0.0, 0.0], exits: 1 },
+    Row { ledger: [-30.0, 25.0, 0.0, 2.0, 3.0, 0.0], breakdown: [2.0, 3.0, 1.0, 0.0], exits: 2 },
+    Row { ledger: [-30.0, 28.0, 0.0, 1.0, 1.0, 0.0], breakdown: [1.0, 1.0, 0.0, 0.0], exits: 1 },
+    Row { ledger: [-30.0, 22.0, 0.0, 3.0, 5.0, 0.0], breakdown: [3.0, 5.0, 2.0, 1.0], exits: 3 },
+];
+const MIN_PRICES: [f64; 4] = [2900.0, 3000.0, 2000.0, 2500.0];
+
+fn metrics(r: &Row, path: usize, pn: bool) -> PathMetrics {
+    let [b, l, p, t, m, v] = r.ledger;
+    let [fees, slippage, oracle, shortfall] = r.breakdown;
+    let ledger = Ledger {
+        borrower_usd: b,
+        lender_usd: l,
+        protocol_usd: p,
+        takers_usd: t,
+        market_usd: m,
+        validators_usd: v,
+    };
+    let cost = ledger.cost();
+    PathMetrics {
+        exits: r.exits,
+        eth_sold: r.exits as f64,
+        fees_usd: fees,
+        slippage_usd: slippage,
+        oracle_loss_usd: oracle,
+        wrongful_exits: 0,
+        shortfall_usd: shortfall,
+        max_cascade_rounds: r.exits.min(1),
+        positions_hit: r.exits.min(2),
+        min_price: MIN_PRICES[path],
+        final_price: MIN_PRICES[path] + 100.0,
+        ledger,
+        cost_usd: cost,
+        cost_pct_year: cost / 100.0,
+        borrower_pnl_usd: b - 10.0,
+        lender_pnl_usd: l + 5.0,
+        deferred: 0,
+        interest_usd: (!pn).then_some(5.0),
+        premium_usd: pn.then_some(30.0),
+        p_drift: pn.then_some(0.00001 * (path + 1) as f64),
+    }
+}
+
+/// The fixture's paths.csv and summary.csv, written by the engine's own writers.
+fn fixture_files() -> (String, String) {
+    let cdp: Vec<PathMetrics> = CDP_ROWS.iter().enumerate().map(|(i, r)| metrics(r, i, false)).collect();
+    let pn: Vec<PathMetrics> = PN_ROWS.iter().enumerate().map(|(i, r)| metrics(r, i, true)).collect();
+    let kinds = [WorldKind::Cdp, WorldKind::Pn];
+    let worlds: [&[PathMetrics]; 2] = [&cdp, &pn];
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(columns::paths_header()).unwrap();
+    columns::write_path_rows(&mut w, 0, &kinds, &worlds).unwrap();
+    let paths = String::from_utf8(w.into_inner().unwrap()).unwrap();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    columns::write_summary(&mut w, &columns::summary_rows(&kinds, &worlds)).unwrap();
+    (paths, String::from_utf8(w.into_inner().unwrap()).unwrap())
+}
 
 /// Writes a result folder `name` under `root` with the given files.
 fn folder(root: &Path, name: &str, files: &[(&str, &str)]) -> PathBuf {
@@ -84,21 +123,22 @@ fn folder(root: &Path, name: &str, files: &[(&str, &str)]) -> PathBuf {
 }
 
 fn full_fixture(root: &Path) -> PathBuf {
-    folder(root, "fixture", &[("manifest.json", MANIFEST), ("summary.csv", SUMMARY), ("paths.csv", PATHS)])
+    let (paths, summary) = fixture_files();
+    folder(root, "fixture", &[("manifest.json", MANIFEST), ("summary.csv", &summary), ("paths.csv", &paths)])
 }
 
 /// A tracer that records what it is asked and returns a small cascade: the price falls from
 /// 3,000 to 2,000 over 10 days and recovers, the oracle lags one point, 3 exits on day 5.
 #[derive(Default)]
 struct FakeTracer {
-    calls: Mutex<Vec<(PathBuf, String, u64)>>,
+    calls: Mutex<Vec<(PathBuf, WorldKind, u64)>>,
     fail: bool,
     bad_lengths: bool,
 }
 
 impl PathTracer for FakeTracer {
-    fn trace(&self, dir: &Path, world: &str, path: u64) -> Result<Option<WorldTrace>, String> {
-        self.calls.lock().unwrap().push((dir.to_path_buf(), world.to_string(), path));
+    fn trace(&self, dir: &Path, world: WorldKind, path: u64) -> Result<Option<WorldTrace>, String> {
+        self.calls.lock().unwrap().push((dir.to_path_buf(), world, path));
         if self.fail {
             return Err("the engine refused".into());
         }
@@ -133,7 +173,7 @@ fn image_links(md: &str) -> Vec<String> {
 }
 
 #[test]
-fn summary_table_has_the_numbers_of_summary_csv() {
+fn the_run_and_every_metric_have_the_numbers_of_summary_csv() {
     let tmp = tempdir();
     let dir = full_fixture(tmp.path());
     let out = tmp.path().join("report.md");
@@ -153,14 +193,16 @@ fn summary_table_has_the_numbers_of_summary_csv() {
     ] {
         assert!(md.contains(fact), "missing {fact:?} in\n{md}");
     }
-    // Summary rows: mean, [ci95_low, ci95_high], p50, p95, p99, es95 with 4 significant digits.
+    // CDP costs 0, 95, 190, 340 (sorted): mean 156.25, p50 142.5, p95 190 + 0.85 x 150 = 317.5,
+    // p99 335.5, es95 340. Sum of squared deviations 63,068.75, sd 144.99, se 72.496; four paths
+    // take Student's t(0.975, 3) = 3.1824: half-width 230.72, [-74.47, 386.97].
     for row in [
-        "| `fees_usd` | CDP | 4 | 150 | [23.48, 276.5] | 150 | 285 | 297 | 300 |",
-        "| `fees_usd` | P/N | 4 | 1.75 | [0.8117, 2.688] | 1.5 | 2.85 | 2.97 | 3 |",
-        "| `fees_usd` | diff (CDP - P/N) | 4 | 148.2 | [22.32, 274.2] | 149 | 283 | 296 | 297 |",
-        "| `min_price` | CDP | 4 | 2,600 | [2,177, 3,023] | 2,700 | 2,985 | 2,997 | 2,000 |",
-        "| `p_drift` | P/N | 4 | 1.500e-5 | [2.400e-6, 2.760e-5] | 1.500e-5 | 2.000e-5 | 2.000e-5 | 2.000e-5 |",
-        "| `oracle_loss_usd` | CDP | 4 | 5 | [-4.8, 14.8] | 0 | 17 | 19.4 | 20 |",
+        "| `cost_usd` | CDP | 4 | 156.2 | [-74.47, 387] | 142.5 | 317.5 | 335.5 | 340 |",
+        // P/N fees 1, 2, 1, 3: mean 1.75, sd 0.9574, se 0.4787, t x se = 1.5235.
+        "| `fees_usd` | P/N | 4 | 1.75 | [0.2265, 3.273] | 1.5 | 2.85 | 2.97 | 3 |",
+        // min_price's es95 is the lowest value.
+        "| `min_price` | CDP | 4 | 2,600 |",
+        "| `p_drift` | P/N | 4 | 2.500e-5 |",
     ] {
         assert!(md.contains(row), "missing {row:?} in\n{md}");
     }
@@ -172,56 +214,63 @@ fn summary_table_has_the_numbers_of_summary_csv() {
 }
 
 #[test]
-fn totals_and_the_paired_difference_are_computed_per_path() {
+fn who_pays_what_is_the_ledger_with_its_breakdowns_apart() {
     let tmp = tempdir();
     let dir = full_fixture(tmp.path());
     let out = tmp.path().join("r.md");
     write_report(&[dir], &out, &ReportOptions::default()).unwrap();
     let md = read(&out);
-    // CDP costs 110, 0, 410, 220: mean 185, sd 174.833, se 87.4166; P/N 3, 6, 2, 11: mean 5.5;
-    // differences 107, -6, 408, 209: mean 179.5, sd 175.830, se 87.9152, CI 179.5 +- 172.31.
+    // Party means: CDP borrower (-100 + 0 - 300 - 200) / 4 = -150, takers 555 / 4 = 138.75,
+    // market 17.5; P/N borrower -30 on every path (no sampling error: [-30, -30]).
     for row in [
-        "| total cost | CDP | 4 | 185 | [13.66, 356.3] | 165 | 381.5 | 404.3 | 410 |",
-        "| total cost | P/N | 4 | 5.5 | [1.539, 9.461] | 4.5 | 10.25 | 10.85 | 11 |",
-        "| total cost | diff (CDP - P/N) | 4 | 179.5 | [7.186, 351.8] | 158 | 378.1 | 402 | 408 |",
-        "| total loss | CDP | 4 | 35 | [-14.65, 84.65] | 15 | 96.5 | 107.3 | 110 |",
-        "| total loss | P/N | 4 | 3.75 | [0.7162, 6.784] | 3 | 7.4 | 7.88 | 8 |",
+        "| borrower (`borrower_usd`) | the borrower | the N holder | -150 [",
+        "| takers (`takers_usd`) | liquidators, keepers, stability-pool depositors, searchers | roll counterparties, auction takers, searchers | 138.8 [",
+        "| -30 [-30, -30] |",
+        "| **cost** (`cost_usd`) | takers + market + validators | the same | **156.2 [-74.47, 387]** | **4.5 [",
     ] {
         assert!(md.contains(row), "missing {row:?} in\n{md}");
     }
-    assert!(md.contains(
-        "The CDP minus P/N difference of total cost is **significant** at the 5% level: the CDP \
-         costs 179.5 USD per path more than the P/N split (95% CI [7.186, 351.8], paired over 4 paths)."
-    ));
+    // The breakdowns are listed with payer and payee, apart from the ledger.
+    let ledger = md.find("### Who pays what: the ledger").unwrap();
+    let parts = md.find("### Breakdowns (parts of the ledger, never added to it)").unwrap();
+    assert!(ledger < parts);
+    for row in [
+        "| `shortfall_usd` | debt left unpaid (bad debt) | lender |",
+        "| `interest_usd` | interest on the debt | borrower | lender | 5 [5, 5] |",
+        "| `oracle_loss_usd` | settlement transfer (absolute), zero-sum between P and N |",
+        "| `premium_usd` | put premium at the start | borrower (N holder) | lender (P holder) | 30 [30, 30] |",
+    ] {
+        assert!(md[parts..].contains(row), "missing {row:?} in\n{md}");
+    }
+    // Nothing adds a breakdown to a total: no "total loss" and no sum of fees and slippage.
+    assert!(!md.contains("total loss") && !md.contains("total cost"), "{md}");
+    // Each side's result: P/N lender pnl 27 + 5, 25 + 5, 28 + 5, 22 + 5: mean 30.5.
+    assert!(md.contains("| lender (`lender_pnl_usd`) | -7.5 ["), "{md}");
+    assert!(md.contains("| 30.5 ["), "{md}");
 }
 
 #[test]
-fn who_pays_what_keeps_transfers_and_losses_apart() {
+fn the_headline_is_the_engines_paired_difference_with_the_paths_it_rests_on() {
     let tmp = tempdir();
     let dir = full_fixture(tmp.path());
     let out = tmp.path().join("r.md");
     write_report(&[dir], &out, &ReportOptions::default()).unwrap();
     let md = read(&out);
-    for row in [
-        "| transfer to third parties | liquidation bonus | `fees_usd` | liquidated borrower | liquidators (and the protocol's fee share) | 150 | [23.48, 276.5] |",
-        "| loss | bad debt | `shortfall_usd` | lender (suppliers, reserves) | nobody: the collateral ran out | 12.5 | [-12, 37] |",
-        "| transfer borrower to lender | interest | `interest_usd` | borrower | lender | 5 | [5, 5] |",
-        "| transfer to third parties | roll fees | `fees_usd` | P holder who rolls | the counterparty minting the new pairs | 1.75 | [0.8117, 2.688] |",
-        "| transfer borrower to lender | put premium at the start | `premium_usd` | borrower (N holder) | P holder (lender) | 30 | [30, 30] |",
-        // Subtotals from paths.csv: CDP fees 100, 0, 300, 200; losses mean 35; cost 185.
-        "| **all transfers to third parties** | | | | | **150** | [23.48, 276.5] |",
-        "| **all losses** | | | | | **35** | [-14.65, 84.65] |",
-        "| **total cost (third parties + losses)** | | | | | **185** | [13.66, 356.3] |",
-        "| **all transfers borrower to lender** | | | | | **30** | [30, 30] |",
-    ] {
-        assert!(md.contains(row), "missing {row:?} in\n{md}");
-    }
-    let cdp = md.find("**CDP world**").unwrap();
-    let pn = md.find("**P/N world**").unwrap();
-    let interest = md.find("| interest |").unwrap();
-    assert!(cdp < interest && interest < pn, "interest belongs to the CDP world's table");
+    assert!(
+        md.contains("- **CDP**: 156.2 USD per path [-74.47, 387], 1.562 % a year of the deposit"),
+        "{md}"
+    );
+    assert!(md.contains("- **P/N**: 4.5 USD per path"), "{md}");
+    // Differences 92, -5, 338, 182: mean 151.75, sd 145.77, se 72.885; t(3) x se = 231.95.
+    assert!(
+        md.contains(
+            "The CDP minus P/N difference of cost, 151.8 USD per path (95% CI [-80.2, 383.7]; in % a \
+             year [-0.802, 3.837]; paired, Student's t, over 4 paths), is **not significant** at the 5% \
+             level: the interval contains 0."
+        ),
+        "{md}"
+    );
 }
-
 #[test]
 fn plots_exist_are_linked_and_carry_their_series_labels() {
     let tmp = tempdir();
@@ -234,10 +283,11 @@ fn plots_exist_are_linked_and_carry_their_series_labels() {
     assert_eq!(s.plots.len(), 3, "{:?}", s.plots);
     // The tracer was asked for the worst path of each world: CDP path 2, P/N path 3.
     let calls = tracer.calls.lock().unwrap().clone();
-    assert_eq!(calls, vec![(dir.clone(), "cdp".to_string(), 2), (dir, "pn".to_string(), 3)]);
+    assert_eq!(calls, vec![(dir.clone(), WorldKind::Cdp, 2), (dir, WorldKind::Pn, 3)]);
     let md = read(&out);
     assert!(md.contains(
-        "- CDP: path 2, total cost 410 USD (fees 300, slippage 40, shortfall 50, oracle loss 20)."
+        "- CDP: path 2, cost 340 USD (3.4 % a year): borrower -300, lender -50, protocol 10, takers \
+         300, market 40, validators 0."
     ));
     let links = image_links(&md);
     assert_eq!(links.len(), s.plots.len());
@@ -248,12 +298,10 @@ fn plots_exist_are_linked_and_carry_their_series_labels() {
     }
     let losses = read(&s.plots[0]);
     assert!(losses.starts_with("<svg"), "{losses:.200}");
-    for label in
-        ["CDP total cost", "CDP total loss", "P/N total cost", "P/N total loss", "USD per path (log scale)"]
-    {
+    for label in ["CDP cost", "P/N cost", "USD per path (log scale)"] {
         assert!(losses.contains(&format!(">\n{label}\n</text>")), "no text {label:?}");
     }
-    assert!(md.contains("CDP: 3 of 4 paths (75%) have a positive total cost; P/N: 4 of 4 paths (100%)"));
+    assert!(md.contains("CDP: 3 of 4 paths (75%) have a positive cost; P/N: 4 of 4 paths (100%)"));
     assert!(losses.contains("<text"), "text is written as SVG text elements");
     let worst = read(&s.plots[1]);
     for label in [
@@ -272,36 +320,52 @@ fn plots_exist_are_linked_and_carry_their_series_labels() {
 }
 
 #[test]
-fn without_paths_csv_the_totals_are_conservative_and_the_plots_skipped() {
+fn without_paths_csv_the_ledger_stays_and_the_plots_are_skipped() {
     let tmp = tempdir();
-    let dir = folder(tmp.path(), "nopaths", &[("manifest.json", MANIFEST), ("summary.csv", SUMMARY)]);
+    let (_, summary) = fixture_files();
+    let dir = folder(tmp.path(), "nopaths", &[("manifest.json", MANIFEST), ("summary.csv", &summary)]);
     let out = tmp.path().join("r.md");
     let s = write_report(&[dir], &out, &ReportOptions::default()).unwrap();
     assert!(s.plots.is_empty());
     assert!(s.notes.iter().any(|n| n.contains("paths.csv is absent")), "{:?}", s.notes);
     let md = read(&out);
-    // diff total cost: 148.25 + 14.75 + 12.25 + 4.25 = 179.5; se sum 64.25 + 8.5 + 12.55 + 5.1
-    // = 90.4, half-width 1.96 x 90.4 = 177.184: [2.316, 356.684], conservative and still > 0.
-    assert!(md.contains("| total cost | diff (CDP - P/N) | 179.5 | [2.316, 356.7] |"), "{md}");
-    assert!(md.contains("is **significant** at the 5% level: the CDP costs 179.5 USD per path more"));
-    assert!(md.contains("conservative, from summary.csv, over 4 paths"));
-    // CDP losses: 17.5 + 12.5 + 5 = 35, se 8.539 + 12.5 + 5 = 26.039 -> [-16.04, 86.04].
-    assert!(md.contains("| **all losses** | | | | | **35** | [-16.04, 86.04] (conservative) |"), "{md}");
+    // The totals and the verdict are summary.csv's own rows: the same as with paths.csv.
+    assert!(md.contains(
+        "| **cost** (`cost_usd`) | takers + market + validators | the same | **156.2 [-74.47, 387]**"
+    ));
+    assert!(md.contains("paired, Student's t, over 4 paths"), "{md}");
+}
+
+#[test]
+fn a_summary_without_the_ledger_says_so() {
+    let tmp = tempdir();
+    let old = "primitive,metric,n,mean,std,se,ci95_low,ci95_high,p01,p05,p50,p95,p99,es95\n\
+               cdp,fees_usd,2,1.0,0.0,0.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0\n";
+    let dir = folder(tmp.path(), "old", &[("summary.csv", old)]);
+    let out = tmp.path().join("r.md");
+    let s = write_report(&[dir], &out, &ReportOptions::default()).unwrap();
+    assert!(s.notes.iter().any(|n| n.contains("no `cost_usd` row")), "{:?}", s.notes);
 }
 
 #[test]
 fn an_all_zero_run_gives_a_plain_sentence() {
     let tmp = tempdir();
-    let zero_paths = "path,primitive,exits,eth_sold,fees_usd,slippage_usd,oracle_loss_usd,wrongful_exits,shortfall_usd,max_cascade_rounds,positions_hit,min_price,final_price,interest_usd,premium_usd,p_drift\n\
-                      0,cdp,0,0.0,0.0,0.0,0.0,0,0.0,0,0,3000.0,3000.0,,,\n\
-                      0,pn,0,0.0,0.0,0.0,0.0,0,0.0,0,0,3000.0,3000.0,,,\n\
-                      1,cdp,0,0.0,0.0,0.0,0.0,0,0.0,0,0,2000.0,2500.0,,,\n\
-                      1,pn,0,0.0,0.0,0.0,0.0,0,0.0,0,0,2000.0,2500.0,,,\n";
-    let summary = "primitive,metric,n,mean,std,se,ci95_low,ci95_high,p01,p05,p50,p95,p99,es95\n\
-                   cdp,fees_usd,2,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0\n\
-                   pn,fees_usd,2,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0\n\
-                   diff,fees_usd,2,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0\n";
-    let dir = folder(tmp.path(), "zero", &[("summary.csv", summary), ("paths.csv", zero_paths)]);
+    let zero = |path: usize| PathMetrics {
+        min_price: 3000.0 - 500.0 * path as f64,
+        final_price: 3000.0,
+        ..Default::default()
+    };
+    let rows: Vec<PathMetrics> = (0..2).map(zero).collect();
+    let kinds = [WorldKind::Cdp, WorldKind::Pn];
+    let worlds: [&[PathMetrics]; 2] = [&rows, &rows];
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(columns::paths_header()).unwrap();
+    columns::write_path_rows(&mut w, 0, &kinds, &worlds).unwrap();
+    let paths = String::from_utf8(w.into_inner().unwrap()).unwrap();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    columns::write_summary(&mut w, &columns::summary_rows(&kinds, &worlds)).unwrap();
+    let summary = String::from_utf8(w.into_inner().unwrap()).unwrap();
+    let dir = folder(tmp.path(), "zero", &[("summary.csv", &summary), ("paths.csv", &paths)]);
     let out = tmp.path().join("r.md");
     let tracer = FakeTracer::default();
     let s =
@@ -309,64 +373,67 @@ fn an_all_zero_run_gives_a_plain_sentence() {
     let md = read(&out);
     assert!(md.contains("cost exactly the same on each of the 2 paths"), "{md}");
     assert!(md.contains("manifest.json is absent"));
-    assert!(s.notes.iter().any(|n| n.contains("every path has a total cost of 0: no distribution to draw")));
-    assert!(md.contains("CDP: 0 of 2 paths (0%) have a positive total cost"));
+    assert!(s.notes.iter().any(|n| n.contains("no path has a positive cost: no distribution to draw")));
+    assert!(md.contains("CDP: 0 of 2 paths (0%) have a positive cost"));
     // Ties: the worst path is the first one; the two worst paths are drawn.
     assert_eq!(tracer.calls.lock().unwrap()[0].2, 0);
     assert_eq!(s.plots.len(), 2);
 }
 
-const SWEEP: &str = "\
-depth_eth,primitive,metric,n,mean,std,se,ci95_low,ci95_high,p01,p05,p50,p95,p99,es95
-1000,cdp,fees_usd,100,50.0,10.0,1.0,48.04,51.96,0,0,0,0,0,0
-1000,cdp,slippage_usd,100,40.0,10.0,1.0,38.04,41.96,0,0,0,0,0,0
-1000,cdp,oracle_loss_usd,100,0.0,0.0,0.0,0.0,0.0,0,0,0,0,0,0
-1000,cdp,shortfall_usd,100,10.0,10.0,1.0,8.04,11.96,0,0,0,0,0,0
-1000,pn,fees_usd,100,5.0,1.0,0.1,4.804,5.196,0,0,0,0,0,0
-1000,pn,slippage_usd,100,20.0,2.0,0.2,19.608,20.392,0,0,0,0,0,0
-1000,pn,oracle_loss_usd,100,1.0,0.5,0.05,0.902,1.098,0,0,0,0,0,0
-1000,pn,shortfall_usd,100,0.0,0.0,0.0,0.0,0.0,0,0,0,0,0,0
-10000,cdp,fees_usd,100,50.0,10.0,1.0,48.04,51.96,0,0,0,0,0,0
-10000,cdp,slippage_usd,100,4.0,1.0,0.1,3.804,4.196,0,0,0,0,0,0
-10000,cdp,oracle_loss_usd,100,0.0,0.0,0.0,0.0,0.0,0,0,0,0,0,0
-10000,cdp,shortfall_usd,100,1.0,1.0,0.1,0.804,1.196,0,0,0,0,0,0
-10000,pn,fees_usd,100,5.0,1.0,0.1,4.804,5.196,0,0,0,0,0,0
-10000,pn,slippage_usd,100,2.0,0.2,0.02,1.9608,2.0392,0,0,0,0,0,0
-10000,pn,oracle_loss_usd,100,1.0,0.5,0.05,0.902,1.098,0,0,0,0,0,0
-10000,pn,shortfall_usd,100,0.0,0.0,0.0,0.0,0.0,0,0,0,0,0,0
-";
+/// A sweep over depth: (depth, primitive, [cost_usd, cost_pct_year, fees, slippage, shortfall,
+/// oracle loss]) means, each with se 1 and the interval mean +- 1.96.
+fn sweep_csv() -> String {
+    let metrics =
+        ["cost_usd", "cost_pct_year", "fees_usd", "slippage_usd", "shortfall_usd", "oracle_loss_usd"];
+    let points: [(u32, &str, [f64; 6]); 4] = [
+        (1000, "cdp", [100.0, 1.0, 50.0, 40.0, 10.0, 0.0]),
+        (1000, "pn", [25.0, 0.25, 5.0, 20.0, 0.0, 1.0]),
+        (10000, "cdp", [54.0, 0.54, 50.0, 4.0, 1.0, 0.0]),
+        (10000, "pn", [7.0, 0.07, 5.0, 2.0, 0.0, 1.0]),
+    ];
+    let mut s = String::from(
+        "depth_eth,primitive,metric,n,mean,std,se,ci95_low,ci95_high,p01,p05,p50,p95,p99,es95\n",
+    );
+    for (depth, prim, means) in points {
+        for (m, v) in metrics.iter().zip(means) {
+            s.push_str(&format!("{depth},{prim},{m},100,{v},10,1,{},{},0,0,0,0,0,0\n", v - 1.96, v + 1.96));
+        }
+    }
+    s
+}
 
 #[test]
 fn a_sweep_gets_a_table_and_one_chart_per_key_metric() {
     let tmp = tempdir();
-    let dir = folder(tmp.path(), "sweep", &[("sweep.csv", SWEEP)]);
+    let dir = folder(tmp.path(), "sweep", &[("sweep.csv", &sweep_csv())]);
     let out = tmp.path().join("sweep.md");
     let s = write_report(&[dir], &out, &ReportOptions::default()).unwrap();
     let md = read(&out);
     assert!(md.contains("### Sweep over `depth_eth`"));
-    // Total cost at depth 1000: CDP 50 + 40 + 0 + 10 = 100, P/N 5 + 20 + 1 + 0 = 26.
-    assert!(md.contains("| 1000 | CDP | 50 | 40 | 10 | 0 | 100 |"), "{md}");
-    assert!(md.contains("| 10000 | P/N | 5 | 2 | 0 | 1 | 8 |"), "{md}");
-    assert_eq!(s.plots.len(), 5, "{:?}", s.plots);
-    let total = read(&s.plots[0]);
+    // The cost is sweep.csv's own cost_usd, never a sum of the breakdowns beside it.
+    assert!(md.contains("| 1000 | CDP | 100 | 1 | 50 | 40 | 10 | 0 |"), "{md}");
+    assert!(md.contains("| 10000 | P/N | 7 | 0.07 | 5 | 2 | 0 | 1 |"), "{md}");
+    assert_eq!(s.plots.len(), 4, "{:?}", s.plots);
+    let pct = read(&s.plots[0]);
     for label in [
         "CDP (mean, 95% CI band)",
         "P/N (mean, 95% CI band)",
         "depth_eth",
-        "USD per path",
-        "total cost against depth_eth",
+        "% a year",
+        "cost in % a year of the deposit against depth_eth",
     ] {
-        assert!(total.contains(label), "no {label:?}");
+        assert!(pct.contains(label), "no {label:?}");
     }
-    assert!(total.contains("<polygon"), "the CI band is drawn");
-    assert_eq!(image_links(&md).len(), 5);
+    assert!(pct.contains("<polygon"), "the CI band is drawn");
+    assert!(read(&s.plots[1]).contains("USD per path"));
+    assert_eq!(image_links(&md).len(), 4);
 }
 
 #[test]
 fn several_folders_get_one_section_each() {
     let tmp = tempdir();
     let a = full_fixture(tmp.path());
-    let b = folder(tmp.path(), "sweep", &[("sweep.csv", SWEEP)]);
+    let b = folder(tmp.path(), "sweep", &[("sweep.csv", &sweep_csv())]);
     let out = tmp.path().join("both.md");
     let s = write_report(
         &[a, b],
@@ -407,14 +474,12 @@ fn a_real_run_with_both_worlds_is_reported() {
     );
     assert!(md.contains("events.csv ("));
     assert!(md.contains("| `min_price` | CDP | 200 |"));
-    assert!(
-        md.contains("The CDP minus P/N difference of total cost") || md.contains("cost exactly the same")
-    );
-    // Without a tracer the only plot is the loss distributions, drawn unless every cost is 0.
-    let any_cost = md.contains("The CDP minus P/N difference of total cost");
+    assert!(md.contains("### Who pays what: the ledger") && md.contains("| `cost_usd` | CDP | 200 |"));
+    // Without a tracer the only plot is the cost distributions, drawn unless every cost is 0.
+    let any_cost = !md.contains("cost exactly the same");
     if any_cost {
         assert_eq!(s.plots.len(), 1);
-        assert!(read(&s.plots[0]).contains("CDP total cost"));
+        assert!(read(&s.plots[0]).contains("CDP cost"));
     } else {
         assert!(s.plots.is_empty());
         assert!(s.notes.iter().any(|n| n.contains("no distribution to draw")));
@@ -440,7 +505,9 @@ fn errors_name_the_folder_or_file() {
     let e = write_report(std::slice::from_ref(&empty), &out, &opts).unwrap_err();
     assert!(e.to_string().starts_with(&format!("{}: missing", empty.join("summary.csv").display())), "{e}");
 
-    let bad_number = SUMMARY.replace("cdp,slippage_usd,4,17.5,", "cdp,slippage_usd,4,lots,");
+    let (paths, summary) = fixture_files();
+    let bad_number = summary.replacen("cdp,eth_sold,4,1.5,", "cdp,eth_sold,4,lots,", 1);
+    assert_ne!(bad_number, summary);
     let d = folder(tmp.path(), "badnum", &[("summary.csv", &bad_number)]);
     let e = write_report(std::slice::from_ref(&d), &out, &opts).unwrap_err();
     assert_eq!(
@@ -448,15 +515,28 @@ fn errors_name_the_folder_or_file() {
         format!("{}: line 3: column `mean`: \"lots\" is not a number", d.join("summary.csv").display())
     );
 
-    let short_row = PATHS.replace("1,pn,2,0.2,2.0,3.0,1.0,0,0.0,1,1,3000.0,3100.0,,30.0,0.02", "1,pn,2,0.2");
-    let d = folder(tmp.path(), "shortrow", &[("summary.csv", SUMMARY), ("paths.csv", &short_row)]);
+    let bad_primitive = summary.replacen("\ncdp,", "\nCDP,", 1);
+    let d = folder(tmp.path(), "badprim", &[("summary.csv", &bad_primitive)]);
     let e = write_report(std::slice::from_ref(&d), &out, &opts).unwrap_err();
     assert_eq!(
         e.to_string(),
-        format!("{}: line 5: 4 fields where the header has 16", d.join("paths.csv").display())
+        format!(
+            "{}: line 2: primitive \"CDP\": allowed \"cdp\", \"pn\", \"diff\"",
+            d.join("summary.csv").display()
+        )
     );
 
-    let no_column = SUMMARY.replacen("es95", "es99", 1);
+    let mut lines: Vec<String> = paths.lines().map(String::from).collect();
+    lines[4] = "1,pn,2,0.2".into();
+    let short_row = lines.join("\n") + "\n";
+    let d = folder(tmp.path(), "shortrow", &[("summary.csv", &summary), ("paths.csv", &short_row)]);
+    let e = write_report(std::slice::from_ref(&d), &out, &opts).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("{}: line 5: 4 fields where the header has 27", d.join("paths.csv").display())
+    );
+
+    let no_column = summary.replacen("es95", "es99", 1);
     let d = folder(tmp.path(), "nocol", &[("summary.csv", &no_column)]);
     let e = write_report(std::slice::from_ref(&d), &out, &opts).unwrap_err();
     assert_eq!(
@@ -471,15 +551,15 @@ fn errors_name_the_folder_or_file() {
         "{e}"
     );
 
-    let d = folder(tmp.path(), "badjson", &[("summary.csv", SUMMARY), ("manifest.json", "{\"seed\": -1}")]);
+    let d = folder(tmp.path(), "badjson", &[("summary.csv", &summary), ("manifest.json", "{\"seed\": -1}")]);
     let e = write_report(std::slice::from_ref(&d), &out, &opts).unwrap_err();
     assert_eq!(
         e.to_string(),
         format!("{}: key `seed` must be a whole number >= 0", d.join("manifest.json").display())
     );
 
-    let unordered = PATHS.replace("2,cdp,3,3.0,300.0", "0,cdp,3,3.0,300.0");
-    let d = folder(tmp.path(), "unordered", &[("summary.csv", SUMMARY), ("paths.csv", &unordered)]);
+    let unordered = paths.replace("\n2,cdp,", "\n0,cdp,");
+    let d = folder(tmp.path(), "unordered", &[("summary.csv", &summary), ("paths.csv", &unordered)]);
     let e = write_report(&[d], &out, &opts).unwrap_err();
     assert!(e.to_string().contains("line 6: path 0 of `cdp` after path 1"), "{e}");
 
@@ -511,7 +591,8 @@ fn a_failed_report_keeps_the_earlier_one() {
     let first = write_report(std::slice::from_ref(&good), &out, &ReportOptions::default()).unwrap();
     let before = read(&out);
     let plot_before = read(&first.plots[0]);
-    fs::write(good.join("paths.csv"), PATHS.replace("100.0,10.0", "x,10.0")).unwrap();
+    let (paths, _) = fixture_files();
+    fs::write(good.join("paths.csv"), paths.replacen("\n0,cdp,1,", "\n0,cdp,x,", 1)).unwrap();
     assert!(write_report(std::slice::from_ref(&good), &out, &ReportOptions::default()).is_err());
     assert_eq!(read(&out), before);
     assert_eq!(read(&first.plots[0]), plot_before);
@@ -528,28 +609,31 @@ fn a_failed_report_keeps_the_earlier_one() {
 #[test]
 fn a_world_without_any_cost_is_noted_not_drawn() {
     let tmp = tempdir();
-    // P/N rows all zero: only the CDP curves are drawn.
-    let mut paths = String::new();
-    for (i, line) in PATHS.lines().enumerate() {
-        if i > 0 && line.contains(",pn,") {
-            let p = line.split(',').next().unwrap();
-            paths.push_str(&format!("{p},pn,0,0.0,0.0,0.0,0.0,0,0.0,0,0,2900.0,3000.0,,30.0,0.0\n"));
-        } else {
-            paths.push_str(line);
-            paths.push('\n');
-        }
-    }
-    let dir = folder(tmp.path(), "half", &[("summary.csv", SUMMARY), ("paths.csv", &paths)]);
+    // P/N rows without any cost: only the CDP curve is drawn.
+    let cdp: Vec<PathMetrics> = CDP_ROWS.iter().enumerate().map(|(i, r)| metrics(r, i, false)).collect();
+    let pn: Vec<PathMetrics> = (0..4)
+        .map(|i| PathMetrics {
+            min_price: MIN_PRICES[i],
+            final_price: 3000.0,
+            premium_usd: Some(30.0),
+            ..Default::default()
+        })
+        .collect();
+    let kinds = [WorldKind::Cdp, WorldKind::Pn];
+    let worlds: [&[PathMetrics]; 2] = [&cdp, &pn];
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(columns::paths_header()).unwrap();
+    columns::write_path_rows(&mut w, 0, &kinds, &worlds).unwrap();
+    let paths = String::from_utf8(w.into_inner().unwrap()).unwrap();
+    let (_, summary) = fixture_files();
+    let dir = folder(tmp.path(), "half", &[("summary.csv", &summary), ("paths.csv", &paths)]);
     let out = tmp.path().join("r.md");
     let s = write_report(&[dir], &out, &ReportOptions::default()).unwrap();
     assert_eq!(s.plots.len(), 1);
     let svg = read(&s.plots[0]);
-    assert!(svg.contains(">\nCDP total cost\n</text>") && !svg.contains("P/N total cost"));
-    assert!(s
-        .notes
-        .iter()
-        .any(|n| n.ends_with("every path of the P/N world has a total cost of 0: not drawn")));
-    assert!(read(&out).contains("P/N: 0 of 4 paths (0%) have a positive total cost"));
+    assert!(svg.contains(">\nCDP cost\n</text>") && !svg.contains("P/N cost"));
+    assert!(s.notes.iter().any(|n| n.ends_with("no path of the P/N world has a positive cost: not drawn")));
+    assert!(read(&out).contains("P/N: 0 of 4 paths (0%) have a positive cost"));
 }
 
 #[test]
@@ -561,7 +645,9 @@ fn a_sweep_with_a_categorical_first_column_and_a_second_one_draws_one_set_per_va
     for (oracle, depth) in [("spot", 1000), ("twap", 1000), ("spot", 5000), ("twap", 5000)] {
         for prim in ["cdp", "pn", "diff"] {
             for (k, metric) in
-                ["fees_usd", "slippage_usd", "oracle_loss_usd", "shortfall_usd"].iter().enumerate()
+                ["cost_usd", "cost_pct_year", "fees_usd", "slippage_usd", "shortfall_usd", "oracle_loss_usd"]
+                    .iter()
+                    .enumerate()
             {
                 let mean =
                     (k + 1) as f64 * 1000.0 / f64::from(depth) * if oracle == "spot" { 2.0 } else { 1.0 };
@@ -576,15 +662,15 @@ fn a_sweep_with_a_categorical_first_column_and_a_second_one_draws_one_set_per_va
     let dir = folder(tmp.path(), "grid", &[("sweep.csv", &sweep)]);
     let out = tmp.path().join("g.md");
     let s = write_report(&[dir], &out, &ReportOptions::default()).unwrap();
-    assert_eq!(s.plots.len(), 10, "5 metrics x 2 values of depth_eth");
+    assert_eq!(s.plots.len(), 8, "4 metrics x 2 values of depth_eth");
     let md = read(&out);
     assert!(md.contains("### Sweep over `oracle`, `depth_eth`"));
-    // spot at depth 1000: fees 2, slippage 4, shortfall 8, oracle loss 6; total 20.
-    assert!(md.contains("| spot | 1000 | CDP | 2 | 4 | 8 | 6 | 20 |"), "{md}");
-    assert!(md.contains("| twap | 5000 | diff (CDP - P/N) | 0.2 | 0.4 | 0.8 | 0.6 | 2 |"), "{md}");
+    // spot at depth 1000: metric k (1-based) has mean 2k.
+    assert!(md.contains("| spot | 1000 | CDP | 2 | 4 | 6 | 8 | 10 | 12 |"), "{md}");
+    assert!(md.contains("| twap | 5000 | diff (CDP - P/N) | 0.2 | 0.4 | 0.6 | 0.8 | 1 | 1.2 |"), "{md}");
     let first = read(&s.plots[0]);
-    assert!(first.contains("grid: total cost against oracle (depth_eth = 1000)"));
+    assert!(first.contains("grid: cost in % a year of the deposit against oracle (depth_eth = 1000)"));
     // The categories label the x axis.
     assert!(first.contains(">\nspot\n</text>") && first.contains(">\ntwap\n</text>"));
-    assert!(read(&s.plots[5]).contains("(depth_eth = 5000)"));
+    assert!(read(&s.plots[4]).contains("(depth_eth = 5000)"));
 }

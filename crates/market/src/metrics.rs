@@ -74,6 +74,8 @@ pub enum EventKind {
     Auction,
     /// Settlement at maturity.
     Settlement,
+    /// A hedge trade of the P/N rolls (a block sale, a TWAP slice, a passive fill).
+    Hedge,
 }
 
 impl EventKind {
@@ -85,6 +87,7 @@ impl EventKind {
             EventKind::Roll => "roll",
             EventKind::Auction => "auction",
             EventKind::Settlement => "settlement",
+            EventKind::Hedge => "hedge",
         }
     }
 }

@@ -147,6 +147,7 @@ fn read_events_csv(file: &Path) -> Result<Vec<(u64, WorldKind, Event)>> {
             "roll" => EventKind::Roll,
             "auction" => EventKind::Auction,
             "settlement" => EventKind::Settlement,
+            "hedge" => EventKind::Hedge,
             o => return Err(here(format!("kind {o:?} unknown"))),
         };
         out.push((

@@ -38,15 +38,15 @@ const MANIFEST: &str = r#"{
 /// Per-path costs: CDP total costs 110, 0, 410, 220 (losses 10, 0, 110, 20); P/N total costs
 /// 3, 6, 2, 11 (losses 2, 4, 1, 8). Worst paths: 2 (CDP) and 3 (P/N).
 const PATHS: &str = "\
-path,primitive,exits,eth_sold,fees_usd,slippage_usd,oracle_loss_usd,wrongful_exits,shortfall_usd,max_cascade_rounds,positions_hit,min_price,final_price,interest_usd,premium_usd,p_drift
-0,cdp,1,1.0,100.0,10.0,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,
-0,pn,1,0.1,1.0,2.0,0.0,0,0.0,1,1,2900.0,3000.0,,30.0,0.01
-1,cdp,0,0.0,0.0,0.0,0.0,0,0.0,0,0,3000.0,3100.0,5.0,,
-1,pn,2,0.2,2.0,3.0,1.0,0,0.0,1,1,3000.0,3100.0,,30.0,0.02
-2,cdp,3,3.0,300.0,40.0,20.0,1,50.0,2,2,2000.0,2100.0,5.0,,
-2,pn,1,0.1,1.0,1.0,0.0,0,0.0,1,1,2000.0,2100.0,,30.0,0.03
-3,cdp,2,2.0,200.0,20.0,0.0,0,0.0,1,2,2500.0,2600.0,5.0,,
-3,pn,3,0.3,3.0,5.0,2.0,0,1.0,2,1,2500.0,2600.0,,30.0,0.04
+path,primitive,exits,eth_sold,fees_usd,slippage_usd,oracle_loss_usd,wrongful_exits,shortfall_usd,max_cascade_rounds,positions_hit,min_price,final_price,interest_usd,premium_usd,p_drift,pricing_vol
+0,cdp,1,1.0,100.0,10.0,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,,
+0,pn,1,0.1,1.0,2.0,0.0,0,0.0,1,1,2900.0,3000.0,,30.0,0.01,0.9
+1,cdp,0,0.0,0.0,0.0,0.0,0,0.0,0,0,3000.0,3100.0,5.0,,,
+1,pn,2,0.2,2.0,3.0,1.0,0,0.0,1,1,3000.0,3100.0,,30.0,0.02,0.9
+2,cdp,3,3.0,300.0,40.0,20.0,1,50.0,2,2,2000.0,2100.0,5.0,,,
+2,pn,1,0.1,1.0,1.0,0.0,0,0.0,1,1,2000.0,2100.0,,30.0,0.03,0.9
+3,cdp,2,2.0,200.0,20.0,0.0,0,0.0,1,2,2500.0,2600.0,5.0,,,
+3,pn,3,0.3,3.0,5.0,2.0,0,1.0,2,1,2500.0,2600.0,,30.0,0.04,0.9
 ";
 
 /// Hand-made summary: the fees rows are the statistics of the per-path fees above; min_price and
@@ -292,11 +292,11 @@ fn without_paths_csv_the_totals_are_conservative_and_the_plots_skipped() {
 #[test]
 fn an_all_zero_run_gives_a_plain_sentence() {
     let tmp = tempdir();
-    let zero_paths = "path,primitive,exits,eth_sold,fees_usd,slippage_usd,oracle_loss_usd,wrongful_exits,shortfall_usd,max_cascade_rounds,positions_hit,min_price,final_price,interest_usd,premium_usd,p_drift\n\
-                      0,cdp,0,0.0,0.0,0.0,0.0,0,0.0,0,0,3000.0,3000.0,,,\n\
-                      0,pn,0,0.0,0.0,0.0,0.0,0,0.0,0,0,3000.0,3000.0,,,\n\
-                      1,cdp,0,0.0,0.0,0.0,0.0,0,0.0,0,0,2000.0,2500.0,,,\n\
-                      1,pn,0,0.0,0.0,0.0,0.0,0,0.0,0,0,2000.0,2500.0,,,\n";
+    let zero_paths = "path,primitive,exits,eth_sold,fees_usd,slippage_usd,oracle_loss_usd,wrongful_exits,shortfall_usd,max_cascade_rounds,positions_hit,min_price,final_price,interest_usd,premium_usd,p_drift,pricing_vol\n\
+                      0,cdp,0,0.0,0.0,0.0,0.0,0,0.0,0,0,3000.0,3000.0,,,,\n\
+                      0,pn,0,0.0,0.0,0.0,0.0,0,0.0,0,0,3000.0,3000.0,,,,\n\
+                      1,cdp,0,0.0,0.0,0.0,0.0,0,0.0,0,0,2000.0,2500.0,,,,\n\
+                      1,pn,0,0.0,0.0,0.0,0.0,0,0.0,0,0,2000.0,2500.0,,,,\n";
     let summary = "primitive,metric,n,mean,std,se,ci95_low,ci95_high,p01,p05,p50,p95,p99,es95\n\
                    cdp,fees_usd,2,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0\n\
                    pn,fees_usd,2,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0\n\
@@ -448,12 +448,13 @@ fn errors_name_the_folder_or_file() {
         format!("{}: line 3: column `mean`: \"lots\" is not a number", d.join("summary.csv").display())
     );
 
-    let short_row = PATHS.replace("1,pn,2,0.2,2.0,3.0,1.0,0,0.0,1,1,3000.0,3100.0,,30.0,0.02", "1,pn,2,0.2");
+    let short_row =
+        PATHS.replace("1,pn,2,0.2,2.0,3.0,1.0,0,0.0,1,1,3000.0,3100.0,,30.0,0.02,0.9", "1,pn,2,0.2");
     let d = folder(tmp.path(), "shortrow", &[("summary.csv", SUMMARY), ("paths.csv", &short_row)]);
     let e = write_report(std::slice::from_ref(&d), &out, &opts).unwrap_err();
     assert_eq!(
         e.to_string(),
-        format!("{}: line 5: 4 fields where the header has 16", d.join("paths.csv").display())
+        format!("{}: line 5: 4 fields where the header has 17", d.join("paths.csv").display())
     );
 
     let no_column = SUMMARY.replacen("es95", "es99", 1);
@@ -533,7 +534,7 @@ fn a_world_without_any_cost_is_noted_not_drawn() {
     for (i, line) in PATHS.lines().enumerate() {
         if i > 0 && line.contains(",pn,") {
             let p = line.split(',').next().unwrap();
-            paths.push_str(&format!("{p},pn,0,0.0,0.0,0.0,0.0,0,0.0,0,0,2900.0,3000.0,,30.0,0.0\n"));
+            paths.push_str(&format!("{p},pn,0,0.0,0.0,0.0,0.0,0,0.0,0,0,2900.0,3000.0,,30.0,0.0,0.9\n"));
         } else {
             paths.push_str(line);
             paths.push('\n');

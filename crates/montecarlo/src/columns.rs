@@ -4,6 +4,7 @@
 //! integers, blank where a column does not apply (docs/MODEL.md).
 
 use crate::spec::WorldKind;
+use crate::stats::overlap::SeMethod;
 use crate::stats::{stats_of_owned, Stats, Worst};
 use headroom_market::PathMetrics;
 use rayon::prelude::*;
@@ -73,7 +74,8 @@ pub const SHARED: [Metric; 11] = [
 ];
 
 /// The primitive-specific columns, after the shared ones.
-pub const EXTRA: [Metric; 3] = [extra!(interest_usd), extra!(premium_usd), extra!(p_drift)];
+pub const EXTRA: [Metric; 4] =
+    [extra!(interest_usd), extra!(premium_usd), extra!(p_drift), extra!(pricing_vol)];
 
 /// Every column of paths.csv after `path,primitive`.
 pub fn all_metrics() -> impl Iterator<Item = &'static Metric> {
@@ -213,8 +215,8 @@ pub struct SummaryRow {
 }
 
 /// The summary rows: every metric of every world, then `diff` (CDP minus P/N, per path) of each
-/// shared metric when both worlds ran.
-pub fn summary_rows(kinds: &[WorldKind], worlds: &[&[PathMetrics]]) -> Vec<SummaryRow> {
+/// shared metric when both worlds ran; `se` by `se_method`.
+pub fn summary_rows(kinds: &[WorldKind], worlds: &[&[PathMetrics]], se_method: SeMethod) -> Vec<SummaryRow> {
     // One job per row, computed in parallel and collected in order (each row's statistics
     // depend on its own column only, so the bytes do not depend on the thread count).
     let mut jobs: Vec<(&'static str, &'static Metric, Column)> = Vec::new();
@@ -240,10 +242,10 @@ pub fn summary_rows(kinds: &[WorldKind], worlds: &[&[PathMetrics]]) -> Vec<Summa
                     .map(|(x, y)| (c.get)(x).unwrap() - (c.get)(y).unwrap())
                     .collect(),
             };
-            (!values.is_empty()).then(|| SummaryRow {
-                primitive,
-                metric: c.name,
-                stats: stats_of_owned(values, c.worst),
+            let se = se_method.se(&values);
+            (!values.is_empty()).then(|| {
+                let stats = stats_of_owned(values, c.worst);
+                SummaryRow { primitive, metric: c.name, stats: se.map_or(stats, |se| stats.with_se(se)) }
             })
         })
         .collect()
@@ -304,10 +306,12 @@ mod tests {
             interest_usd: Some(4.5),
             premium_usd: None,
             p_drift: None,
+            pricing_vol: None,
         };
         let pn = PathMetrics {
             premium_usd: Some(30.0),
             p_drift: Some(-0.0125),
+            pricing_vol: Some(0.875),
             interest_usd: None,
             ..cdp.clone()
         };
@@ -326,21 +330,21 @@ mod tests {
 
     #[test]
     fn bad_rows_name_the_column_and_the_value() {
-        let good = "0,cdp,1,1.0,100.0,10.0,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,";
+        let good = "0,cdp,1,1.0,100.0,10.0,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,,";
         assert!(parse_path_row(&record(good)).is_ok());
         let cases = [
-            ("0,cdp,1,1.0", "4 fields where paths.csv has 16"),
-            ("-1,cdp,1,1.0,100.0,10.0,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,", "column `path`: \"-1\""),
-            ("0, ,1,1.0,100.0,10.0,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,", "column `primitive` is blank"),
+            ("0,cdp,1,1.0", "4 fields where paths.csv has 17"),
+            ("-1,cdp,1,1.0,100.0,10.0,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,,", "column `path`: \"-1\""),
+            ("0, ,1,1.0,100.0,10.0,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,,", "column `primitive` is blank"),
             (
-                "0,cdp,1.5,1.0,100.0,10.0,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,",
+                "0,cdp,1.5,1.0,100.0,10.0,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,,",
                 "column `exits`: \"1.5\" is not a whole",
             ),
             (
-                "0,cdp,1,1.0,x,10.0,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,",
+                "0,cdp,1,1.0,x,10.0,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,,",
                 "column `fees_usd`: \"x\" is not a number",
             ),
-            ("0,cdp,1,1.0,100.0,,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,", "column `slippage_usd` is blank"),
+            ("0,cdp,1,1.0,100.0,,0.0,0,0.0,1,1,2900.0,3000.0,5.0,,,", "column `slippage_usd` is blank"),
         ];
         for (line, want) in cases {
             let e = parse_path_row(&record(line)).unwrap_err();

@@ -1102,6 +1102,7 @@ impl Primitive for PnWorld {
         } else {
             None
         };
+        metrics.pricing_vol = Some(sh.vol);
     }
 }
 

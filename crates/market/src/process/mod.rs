@@ -35,6 +35,12 @@ use std::sync::Arc;
 /// Seconds in a year of 365 days.
 const SECS_PER_YEAR: f64 = 365.0 * 86_400.0;
 
+/// Formats a time of a price file (seconds since 1970-01-01 00:00 UTC, as in [`Window`]) as
+/// `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn format_time(t: i64) -> String {
+    series::format_timestamp(t)
+}
+
 /// A built process: the spec with its data loaded and its shocks planned, shared read-only by
 /// every path (cloning it shares the loaded data).
 #[derive(Clone, Debug)]

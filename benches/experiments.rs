@@ -19,7 +19,7 @@ fn bench_experiment(c: &mut Criterion, name: &str, file: &str, paths: u64) {
             let r = exp
                 .run(&RunOptions { paths: 0..paths, threads: None, event_paths: 0, progress: None })
                 .unwrap();
-            summary_rows(&r.kinds, &r.slices())
+            summary_rows(&r.kinds, &r.slices(), exp.se_method())
         })
     });
     group.finish();

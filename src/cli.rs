@@ -223,7 +223,7 @@ fn parse_shard(s: &str) -> Result<Shard, Error> {
 fn run(a: RunArgs) -> Result<(), Error> {
     let mut spec = headroom_montecarlo::ExperimentSpec::load(&a.exp.file)?;
     if let Some(p) = a.exp.paths {
-        spec.paths = p;
+        spec.paths = Some(p);
     }
     if let Some(s) = a.exp.seed {
         spec.seed = s;
@@ -240,7 +240,7 @@ fn run(a: RunArgs) -> Result<(), Error> {
             .join(format!("{}-shards", exp.spec.name))
             .join(format!("{}-of-{}", s.index, s.count)),
     });
-    let paths = shard.map_or(0..exp.spec.paths, |s| s.range(exp.spec.paths));
+    let paths = shard.map_or(0..exp.spec.paths(), |s| s.range(exp.spec.paths()));
     let n = paths.end - paths.start;
     let bar = progress_bar(n);
     let tick = |k: u64| {
@@ -347,7 +347,7 @@ fn sweep(a: SweepArgs) -> Result<(), Error> {
     let first = &sw.points[0].1;
     let out =
         a.out.clone().unwrap_or_else(|| Path::new("results").join(format!("{}-sweep", first.spec.name)));
-    let total: u64 = sw.points.iter().map(|(_, e)| e.spec.paths).sum();
+    let total: u64 = sw.points.iter().map(|(_, e)| e.spec.paths()).sum();
     let bar = progress_bar(total);
     let tick = |k: u64| {
         if let Some(b) = &bar {
@@ -363,7 +363,7 @@ fn sweep(a: SweepArgs) -> Result<(), Error> {
         "{}: {} points x {} paths in {:.2} s",
         first.spec.name,
         sw.points.len(),
-        first.spec.paths,
+        first.spec.paths(),
         started.elapsed().as_secs_f64()
     );
     println!("sweep: {}", out.join("sweep.csv").display());
@@ -585,6 +585,16 @@ fn validate(file: &Path) -> Result<(), Error> {
         exp.cohort.len(),
         exp.env.dt_years
     );
+    if let Some(w) = exp.windows() {
+        println!(
+            "# {} windows from {} to {} ({} skipped across missing rows); summary se by batch means of {} windows",
+            w.count,
+            w.first_start,
+            w.last_end,
+            w.skipped,
+            w.overlap_windows(exp.env.steps)
+        );
+    }
     print!("{text}");
     Ok(())
 }

@@ -49,6 +49,9 @@ pub struct PathMetrics {
     pub premium_usd: Option<f64>,
     /// P/N only: realised annualised volatility of the cohort's P value in USD.
     pub p_drift: Option<f64>,
+    /// P/N only: the annualised volatility P and N were priced at on this path (the experiment's
+    /// `pricing_vol`, else what was known at the path's start: per window for `windows`).
+    pub pricing_vol: Option<f64>,
 }
 
 impl PathMetrics {

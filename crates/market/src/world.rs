@@ -106,6 +106,13 @@ impl WorldMarket {
         m
     }
 
+    /// Back to the start of a path that starts at `start_price` instead (each window of a
+    /// `windows` process starts at its own first close).
+    pub fn reset_at(&mut self, start_price: f64) {
+        self.start_price = start_price;
+        self.reset();
+    }
+
     /// Back to the start of a path.
     pub fn reset(&mut self) {
         self.log_exo = self.start_price.ln();
@@ -442,5 +449,11 @@ mod tests {
         // Reset: back to the start price, oracle included.
         m.reset();
         assert!((m.price() - 100.0).abs() < 1e-12 && (m.oracle_price() - 100.0).abs() < 1e-12);
+        // At another start price, the OSM serves it from the start.
+        m.reset_at(80.0);
+        m.begin_step(0.0, dt);
+        assert_eq!(m.start_price(), 80.0);
+        assert!((m.min_price() - 80.0).abs() < 1e-12);
+        assert!((m.price() - 80.0).abs() < 1e-12 && (m.oracle_price() - 80.0).abs() < 1e-12);
     }
 }

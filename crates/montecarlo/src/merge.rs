@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::output::{write_result, RunInfo, Shard, WriteOptions};
 use crate::runner::RunResult;
 use crate::spec::WorldKind;
+use crate::stats::overlap::SeMethod;
 use headroom_market::{Event, EventKind, Ledger, PathMetrics};
 use std::path::{Path, PathBuf};
 
@@ -83,6 +84,8 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
             config_hash: s("config_hash")?,
             seed: u("seed")?,
             paths: u("paths")?,
+            windows: v.get("windows").cloned(),
+            se: SeMethod::from_json(v.get("summary_se")).map_err(|e| bad(&file, e))?,
         },
         shard,
         first_path: u("first_path")?,

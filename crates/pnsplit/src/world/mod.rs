@@ -660,6 +660,7 @@ impl Primitive for PnWorld {
         } else {
             None
         };
+        metrics.pricing_vol = Some(sh.vol);
     }
 }
 

@@ -18,6 +18,7 @@ pub mod runner;
 pub mod spec;
 pub mod stats;
 pub mod sweep;
+pub mod walk;
 
 pub use error::{Error, Result};
 pub use runner::{Experiment, PathTrace, RunOptions, RunResult, TracePoint};

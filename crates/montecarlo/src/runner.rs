@@ -37,18 +37,18 @@ pub struct Experiment {
     pub env: WorldEnv,
     /// The borrowers.
     pub cohort: Cohort,
-    exo: Exogenous,
-    cdp: Option<Slot<CdpWorld>>,
-    pn: Option<Slot<PnWorld>>,
+    pub(crate) exo: Exogenous,
+    pub(crate) cdp: Option<Slot<CdpWorld>>,
+    pub(crate) pn: Option<Slot<PnWorld>>,
 }
 
 /// A world's primitive with its market, random stream and event sink: one per worker thread.
 #[derive(Clone, Debug)]
-struct Slot<P> {
-    prim: P,
-    market: WorldMarket,
-    rng: PathRng,
-    sink: EventSink,
+pub(crate) struct Slot<P> {
+    pub(crate) prim: P,
+    pub(crate) market: WorldMarket,
+    pub(crate) rng: PathRng,
+    pub(crate) sink: EventSink,
 }
 
 impl<P: Primitive> Slot<P> {
@@ -56,7 +56,7 @@ impl<P: Primitive> Slot<P> {
         Slot { prim, market, rng: stream(0, 0, Purpose::Setup), sink: EventSink::new(false) }
     }
     #[inline]
-    fn begin(&mut self, seed: u64, path: u64, kind: WorldKind, events: bool) {
+    pub(crate) fn begin(&mut self, seed: u64, path: u64, kind: WorldKind, events: bool) {
         self.market.reset();
         self.rng = stream(seed, path, Purpose::World(kind.stream_index()));
         self.sink = EventSink::new(events);
@@ -67,7 +67,7 @@ impl<P: Primitive> Slot<P> {
         self.market.begin_step(log_return, ctx.time_years);
         self.prim.step(ctx, &mut self.market, &mut self.rng, &mut self.sink);
     }
-    fn end(&mut self, ctx: &StepCtx) -> PathMetrics {
+    pub(crate) fn end(&mut self, ctx: &StepCtx) -> PathMetrics {
         let mut m = PathMetrics::default();
         self.prim.end_path(ctx, &self.market, &mut m);
         m.min_price = self.market.min_price();
@@ -254,7 +254,7 @@ impl Experiment {
         }
     }
 
-    fn ctx(&self, step: usize) -> StepCtx {
+    pub(crate) fn ctx(&self, step: usize) -> StepCtx {
         StepCtx {
             step,
             steps: self.env.steps,

@@ -37,6 +37,12 @@ impl From<Error> for ApiError {
     }
 }
 
+impl From<String> for ApiError {
+    fn from(message: String) -> Self {
+        ApiError::BadRequest(message, None)
+    }
+}
+
 fn bad(message: impl Into<String>) -> ApiError {
     ApiError::BadRequest(message.into(), None)
 }
@@ -312,12 +318,12 @@ pub fn experiment_toml(spec: &ExperimentSpec) -> String {
 
 /// `GET /api/walk`: builds, validates (the messages of `run` on [`WALK_FILE`]) and walks.
 pub fn walk(q: &Query, ctx: &ApiContext) -> Result<Value, ApiError> {
-    let req = walk_request(q, ctx)?;
-    let toml_text = experiment_toml(&req.spec);
-    let exp = Experiment::build(req.spec, Path::new(WALK_FILE))
+    let WalkRequest { spec, path, topup, topup_gap } = walk_request(q, ctx)?;
+    let toml_text = experiment_toml(&spec);
+    let exp = Experiment::build(spec, Path::new(WALK_FILE))
         .map_err(|e| ApiError::BadRequest(e.to_string(), Some(toml_text.clone())))?;
-    let w = exp.walk(req.path, req.topup)?;
-    Ok(walk_json(&exp, &w, &req, toml_text))
+    let w = exp.walk(path, topup)?;
+    Ok(walk_json(&exp, &w, topup, topup_gap, toml_text))
 }
 
 fn metrics_json(m: &PathMetrics) -> Value {
@@ -340,7 +346,7 @@ fn event_json(e: &Event) -> Value {
 
 /// The walk as columns (one value per point: the start, then each step) and event rows; each
 /// event row also carries its step's slippage and the change of the borrower's loss.
-fn walk_json(exp: &Experiment, w: &Walk, req: &WalkRequest, toml_text: String) -> Value {
+fn walk_json(exp: &Experiment, w: &Walk, topup: Option<TopUp>, topup_gap: f64, toml_text: String) -> Value {
     let dt_hours = exp.env.dt_years * 365.0 * 24.0;
     let n = w.cdp.len();
     let col = |f: &dyn Fn(usize) -> Value| -> Vec<Value> { (0..n).map(f).collect() };
@@ -391,7 +397,7 @@ fn walk_json(exp: &Experiment, w: &Walk, req: &WalkRequest, toml_text: String) -
             horizon_days: exp.spec.horizon_days,
             drift: 0.0,
             oracle_minutes,
-            gap: req.topup_gap,
+            gap: topup_gap,
         };
         match input.report() {
             Ok(r) => json!({ "report": r, "input": {
@@ -441,7 +447,7 @@ fn walk_json(exp: &Experiment, w: &Walk, req: &WalkRequest, toml_text: String) -
             "events": pn_events,
             "metrics": w.pn_metrics.as_ref().map(metrics_json),
         },
-        "topup": req.topup.map(|t| json!({
+        "topup": topup.map(|t| json!({
             "eth": t.units, "step": t.step, "latency_steps": t.latency_steps,
             "landed_step": w.topup_landed.map(|l| l.0), "took": w.topup_landed.map(|l| l.1),
         })),
@@ -449,9 +455,9 @@ fn walk_json(exp: &Experiment, w: &Walk, req: &WalkRequest, toml_text: String) -
     })
 }
 
-/// `GET /api/position`: `headroom position --json` with the flags as query keys
+/// `GET /api/position`: `headroom position --json` (the same keys in the same order) with the flags as query keys
 /// (`horizon-days`, `oracle-minutes`, ...); the same messages for bad values.
-pub fn position(q: &Query) -> Result<Value, ApiError> {
+pub fn position(q: &Query) -> Result<String, ApiError> {
     const KEYS: [&str; 11] =
         ["collateral", "debt", "price", "lt", "bonus", "vol", "horizon-days", "drift", "oracle-minutes", "gap", "mc"];
     let flag = |k: &str| -> Result<Option<f64>, ApiError> {
@@ -486,14 +492,14 @@ pub fn position(q: &Query) -> Result<Value, ApiError> {
         r.p_liq_mc = Some(p);
         r.p_liq_mc_se = Some(se);
     }
-    Ok(serde_json::to_value(r).unwrap_or(Value::Null))
+    Ok(serde_json::to_string(&r).unwrap_or_default())
 }
 
 /// The most `--mc` paths one request may simulate (it keeps the server responsive).
 pub const MAX_MC: u64 = 100_000;
 
 /// `GET /api/price`: `headroom price --json` with the flags as query keys.
-pub fn price(q: &Query) -> Result<Value, ApiError> {
+pub fn price(q: &Query) -> Result<String, ApiError> {
     const KEYS: [&str; 5] = ["spot", "strike", "vol", "days", "rate"];
     let unknown = q.unknown(&KEYS);
     if !unknown.is_empty() {
@@ -512,5 +518,5 @@ pub fn price(q: &Query) -> Result<Value, ApiError> {
         required("days")?,
         flag("rate")?.unwrap_or(0.0),
     )?;
-    Ok(serde_json::to_value(quote).unwrap_or(Value::Null))
+    Ok(serde_json::to_string(&quote).unwrap_or_default())
 }

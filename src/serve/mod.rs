@@ -68,14 +68,14 @@ pub fn respond(method: &str, url: &str, ctx: &ApiContext) -> Answer {
         "/" | "/index.html" => return Answer::text(200, "text/html; charset=utf-8", INDEX_HTML),
         "/app.js" => return Answer::text(200, "text/javascript; charset=utf-8", APP_JS),
         "/style.css" => return Answer::text(200, "text/css; charset=utf-8", STYLE_CSS),
-        "/api/options" => Ok(api::options(ctx)),
-        "/api/walk" => api::walk(&q, ctx),
+        "/api/options" => Ok(api::options(ctx).to_string()),
+        "/api/walk" => api::walk(&q, ctx).map(|v| v.to_string()),
         "/api/position" => api::position(&q),
         "/api/price" => api::price(&q),
         other => Err(ApiError::NotFound(other.to_string())),
     };
     match result {
-        Ok(v) => Answer::json(200, &v),
+        Ok(text) => Answer { status: 200, content_type: "application/json", body: text.into_bytes() },
         Err(ApiError::BadRequest(message, toml)) => {
             Answer::json(400, &serde_json::json!({ "error": message, "toml": toml }))
         }
@@ -103,9 +103,9 @@ pub fn find_history(data: Option<&Path>) -> Result<Option<PathBuf>, Error> {
             Err(e) => Err(Error::Usage { flag: "--data".into(), message: format!("{}: {e}", d.display()) }),
         };
     }
-    let here = Path::new("data/eth-usd-1h.csv");
+    let here = PathBuf::from("data/eth-usd-1h.csv");
     let tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/eth-usd-1h.csv");
-    Ok([here, tree.as_path()].into_iter().find(|p| p.is_file()).and_then(|p| std::fs::canonicalize(p).ok()))
+    Ok([here, tree].into_iter().find(|p| p.is_file()).and_then(|p| std::fs::canonicalize(p).ok()))
 }
 
 /// Runs the server until the process is stopped.

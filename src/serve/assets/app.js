@@ -4,7 +4,7 @@
 
 const $ = (id) => document.getElementById(id);
 const SVGNS = "http://www.w3.org/2000/svg";
-const W = 800;
+let W = 800; // the chart being drawn: its width in CSS pixels
 const PAD = { l: 56, r: 10, t: 10, b: 22 };
 
 let options = null; // /api/options
@@ -127,8 +127,11 @@ function el(name, attrs, parent) {
   return e;
 }
 
+// Sizes the chart's coordinates to its box (text keeps its shape) and gives its scales.
 function scales(svg, n, lo, hi) {
-  const h = Number(svg.getAttribute("viewBox").split(" ")[3]);
+  W = Math.max(svg.clientWidth || 800, 200);
+  const h = Math.max(svg.clientHeight || 200, 80);
+  svg.setAttribute("viewBox", `0 0 ${W} ${h}`);
   if (!(hi > lo)) {
     const m = isFinite(lo) ? lo : 1;
     lo = m * 0.9 - 1e-9;
@@ -179,7 +182,9 @@ function axes(svg, sc, n, fmt) {
 }
 
 function cursorLine(svg, sc) {
-  return el("line", { x1: sc.x(0), x2: sc.x(0), y1: PAD.t, y2: sc.h - PAD.b, class: "cursor" }, svg);
+  const line = el("line", { x1: sc.x(0), x2: sc.x(0), y1: PAD.t, y2: sc.h - PAD.b, class: "cursor" }, svg);
+  line.xOf = sc.x;
+  return line;
 }
 
 function drawPrice() {
@@ -341,9 +346,13 @@ function drawSummary() {
           (liqs === 0 ? ": in time, no liquidation." : `: in time, but ${liqs} liquidation${liqs === 1 ? "" : "s"} still happened.`);
 }
 
+function drawCharts() {
+  cursors = [drawPrice(), drawHf(), drawPn()];
+}
+
 function render() {
   $("scrub").max = data.hours.length - 1;
-  cursors = [drawPrice(), drawHf(), drawPn()];
+  drawCharts();
   drawTables();
   drawPosition();
   drawSummary();
@@ -357,7 +366,7 @@ function setCursor(i) {
   $("scrub").value = cursor;
   $("view").dataset.cursor = cursor;
   for (const line of cursors) {
-    const x = PAD.l + ((W - PAD.l - PAD.r) * cursor) / Math.max(n - 1, 1);
+    const x = line.xOf(cursor);
     line.setAttribute("x1", x);
     line.setAttribute("x2", x);
   }
@@ -447,6 +456,15 @@ async function init() {
   $("topup").addEventListener("click", () => {
     if (!data) return;
     walk({ topup_eth: $("topup_eth").value, topup_step: Math.min(cursor, data.steps - 1) });
+  });
+  let resizing = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizing);
+    resizing = setTimeout(() => {
+      if (!data) return;
+      drawCharts();
+      setCursor(cursor);
+    }, 150);
   });
   $("view").dataset.state = "idle";
   if (go) walk();

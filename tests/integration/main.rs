@@ -7,5 +7,7 @@ mod determinism;
 mod paired;
 mod report;
 mod scale_out;
+mod serve;
 mod shards;
 mod sweep;
+mod webdriver;

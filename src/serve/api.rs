@@ -73,12 +73,51 @@ const ORACLES: [&str; 6] = ["spot", "heartbeat", "twap", "osm", "capo", "lag"];
 
 /// The walk's query keys (anything else is refused, as unknown keys are in experiment files).
 pub const WALK_KEYS: [&str; 45] = [
-    "preset", "collateral", "debt", "hf", "price", "lt", "bonus", "oracle", "deviation", "heartbeat_hours",
-    "window_hours", "hop_hours", "lag_hours", "capo_ratio", "capo_growth", "capo_age_days", "process",
-    "sigma", "mu", "seed", "path", "horizon_days", "steps", "window", "start", "hours", "shock", "gap",
-    "at_hours", "wick", "down_hours", "up_hours", "fault", "print_error", "print_start_hours",
-    "print_hold_hours", "depth_eth", "roll_trigger", "roll_target", "fee", "topup_eth", "topup_step",
-    "topup_latency_steps", "topup_gap", "latency_steps",
+    "preset",
+    "collateral",
+    "debt",
+    "hf",
+    "price",
+    "lt",
+    "bonus",
+    "oracle",
+    "deviation",
+    "heartbeat_hours",
+    "window_hours",
+    "hop_hours",
+    "lag_hours",
+    "capo_ratio",
+    "capo_growth",
+    "capo_age_days",
+    "process",
+    "sigma",
+    "mu",
+    "seed",
+    "path",
+    "horizon_days",
+    "steps",
+    "window",
+    "start",
+    "hours",
+    "shock",
+    "gap",
+    "at_hours",
+    "wick",
+    "down_hours",
+    "up_hours",
+    "fault",
+    "print_error",
+    "print_start_hours",
+    "print_hold_hours",
+    "depth_eth",
+    "roll_trigger",
+    "roll_target",
+    "fee",
+    "topup_eth",
+    "topup_step",
+    "topup_latency_steps",
+    "topup_gap",
+    "latency_steps",
 ];
 
 /// `GET /api/options`: presets (with their resolved threshold and incentive), oracles,
@@ -140,7 +179,11 @@ pub struct WalkRequest {
 pub fn walk_request(q: &Query, ctx: &ApiContext) -> Result<WalkRequest, ApiError> {
     let unknown = q.unknown(&WALK_KEYS);
     if !unknown.is_empty() {
-        return Err(bad(format!("unknown query key {}: allowed {}", unknown.join(", "), WALK_KEYS.join(", "))));
+        return Err(bad(format!(
+            "unknown query key {}: allowed {}",
+            unknown.join(", "),
+            WALK_KEYS.join(", ")
+        )));
     }
     let preset_keys: Vec<&str> = PRESETS.iter().map(|p| p.0).collect();
     let preset = q.choice("preset", &preset_keys, "aave-v3")?;
@@ -181,7 +224,11 @@ pub fn walk_request(q: &Query, ctx: &ApiContext) -> Result<WalkRequest, ApiError
     cdp.oracle = oracle.clone();
     cdp.oracle_errors = errors.clone();
 
-    let (process, steps, horizon_days, mut start_price) = match q.choice("process", &["gbm", "history"], "gbm")? {
+    let (process, steps, horizon_days, mut start_price) = match q.choice(
+        "process",
+        &["gbm", "history"],
+        "gbm",
+    )? {
         "history" => {
             let file = ctx.history.clone().ok_or_else(|| {
                 bad("process = \"history\": the bundled history (data/eth-usd-1h.csv) was not found: start the server with --data FILE")
@@ -191,7 +238,9 @@ pub fn walk_request(q: &Query, ctx: &ApiContext) -> Result<WalkRequest, ApiError
             let (start, hours) = match WINDOWS.iter().find(|x| x.0 == w) {
                 Some(&(_, _, start, hours)) => (start.to_string(), q.u64_or("hours", hours)?),
                 None => (
-                    q.get("start").ok_or_else(|| bad("window = \"custom\": needs start (e.g. 2020-03-11T00:00:00Z)"))?.to_string(),
+                    q.get("start")
+                        .ok_or_else(|| bad("window = \"custom\": needs start (e.g. 2020-03-11T00:00:00Z)"))?
+                        .to_string(),
                     q.u64_or("hours", 72)?,
                 ),
             };
@@ -205,7 +254,11 @@ pub fn walk_request(q: &Query, ctx: &ApiContext) -> Result<WalkRequest, ApiError
         ),
     };
     let shocks = match q.choice("shock", &["none", "gap", "wick"], "none")? {
-        "gap" => vec![ShockSpec::Gap { size: -q.f64_or("gap", 0.3)?, at_hours: Some(q.f64_or("at_hours", 24.0)?), at: None }],
+        "gap" => vec![ShockSpec::Gap {
+            size: -q.f64_or("gap", 0.3)?,
+            at_hours: Some(q.f64_or("at_hours", 24.0)?),
+            at: None,
+        }],
         "wick" => vec![ShockSpec::Wick {
             size: -q.f64_or("wick", 0.3)?,
             down_hours: q.f64_or("down_hours", 1.0)?,
@@ -239,7 +292,8 @@ pub fn walk_request(q: &Query, ctx: &ApiContext) -> Result<WalkRequest, ApiError
         }
         (None, h) => h.unwrap_or(1.5),
     };
-    let mut spec = experiment(process, steps, horizon_days, start_price.unwrap_or(3000.0), collateral, hf, lt);
+    let mut spec =
+        experiment(process, steps, horizon_days, start_price.unwrap_or(3000.0), collateral, hf, lt);
     spec.seed = q.u64_or("seed", 1)?;
     let path = q.u64_or("path", 0)?;
     spec.paths = path.saturating_add(1);
@@ -351,7 +405,8 @@ fn walk_json(exp: &Experiment, w: &Walk, topup: Option<TopUp>, topup_gap: f64, t
     let n = w.cdp.len();
     let col = |f: &dyn Fn(usize) -> Value| -> Vec<Value> { (0..n).map(f).collect() };
     let c = &w.cdp;
-    let step_delta = |k: usize, f: &dyn Fn(&headroom_montecarlo::walk::CdpPoint) -> f64| f(&c[k + 1]) - f(&c[k]);
+    let step_delta =
+        |k: usize, f: &dyn Fn(&headroom_montecarlo::walk::CdpPoint) -> f64| f(&c[k + 1]) - f(&c[k]);
     let cdp_events: Vec<Value> = w
         .cdp_events
         .iter()
@@ -458,8 +513,19 @@ fn walk_json(exp: &Experiment, w: &Walk, topup: Option<TopUp>, topup_gap: f64, t
 /// `GET /api/position`: `headroom position --json` (the same keys in the same order) with the flags as query keys
 /// (`horizon-days`, `oracle-minutes`, ...); the same messages for bad values.
 pub fn position(q: &Query) -> Result<String, ApiError> {
-    const KEYS: [&str; 11] =
-        ["collateral", "debt", "price", "lt", "bonus", "vol", "horizon-days", "drift", "oracle-minutes", "gap", "mc"];
+    const KEYS: [&str; 11] = [
+        "collateral",
+        "debt",
+        "price",
+        "lt",
+        "bonus",
+        "vol",
+        "horizon-days",
+        "drift",
+        "oracle-minutes",
+        "gap",
+        "mc",
+    ];
     let flag = |k: &str| -> Result<Option<f64>, ApiError> {
         q.f64(k).map_err(|_| bad(format!("--{k}: {:?}: must be a number", q.get(k).unwrap_or(""))))
     };
@@ -484,9 +550,13 @@ pub fn position(q: &Query) -> Result<String, ApiError> {
     };
     let mut r = input.report()?;
     if q.has("mc") {
-        let n = q.u64_or("mc", 0).map_err(|_| bad(format!("--mc: {:?}: must be a whole number", q.get("mc").unwrap_or(""))))?;
+        let n = q
+            .u64_or("mc", 0)
+            .map_err(|_| bad(format!("--mc: {:?}: must be a whole number", q.get("mc").unwrap_or(""))))?;
         if n > MAX_MC {
-            return Err(bad(format!("--mc: {n}: at most {MAX_MC} paths here (use the command line for more)")));
+            return Err(bad(format!(
+                "--mc: {n}: at most {MAX_MC} paths here (use the command line for more)"
+            )));
         }
         let (p, se) = input.mc(n, None)?;
         r.p_liq_mc = Some(p);

@@ -89,7 +89,10 @@ pub fn respond(method: &str, url: &str, ctx: &ApiContext) -> Answer {
 /// [`respond`], with a panic turned into HTTP 500 (the server goes on).
 pub fn respond_safely(method: &str, url: &str, ctx: &ApiContext) -> Answer {
     std::panic::catch_unwind(|| respond(method, url, ctx)).unwrap_or_else(|_| {
-        Answer::json(500, &serde_json::json!({ "error": "internal error: the request failed (please report it)" }))
+        Answer::json(
+            500,
+            &serde_json::json!({ "error": "internal error: the request failed (please report it)" }),
+        )
     })
 }
 
@@ -99,7 +102,9 @@ pub fn find_history(data: Option<&Path>) -> Result<Option<PathBuf>, Error> {
     if let Some(d) = data {
         return match std::fs::canonicalize(d) {
             Ok(p) if p.is_file() => Ok(Some(p)),
-            Ok(_) => Err(Error::Usage { flag: "--data".into(), message: format!("{}: not a file", d.display()) }),
+            Ok(_) => {
+                Err(Error::Usage { flag: "--data".into(), message: format!("{}: not a file", d.display()) })
+            }
             Err(e) => Err(Error::Usage { flag: "--data".into(), message: format!("{}: {e}", d.display()) }),
         };
     }
@@ -111,12 +116,17 @@ pub fn find_history(data: Option<&Path>) -> Result<Option<PathBuf>, Error> {
 /// Runs the server until the process is stopped.
 pub fn serve(a: &ServeArgs) -> Result<(), Error> {
     if a.workers == 0 || a.workers > 64 {
-        return Err(Error::Usage { flag: "--workers".into(), message: format!("{}: must be within [1, 64]", a.workers) });
+        return Err(Error::Usage {
+            flag: "--workers".into(),
+            message: format!("{}: must be within [1, 64]", a.workers),
+        });
     }
     let ctx = Arc::new(ApiContext { history: find_history(a.data.as_deref())? });
     let addr = format!("{}:{}", a.host, a.port);
-    let server = tiny_http::Server::http(&addr)
-        .map_err(|e| Error::Usage { flag: "--host/--port".into(), message: format!("cannot listen on {addr}: {e}") })?;
+    let server = tiny_http::Server::http(&addr).map_err(|e| Error::Usage {
+        flag: "--host/--port".into(),
+        message: format!("cannot listen on {addr}: {e}"),
+    })?;
     let server = Arc::new(server);
     let bound = server.server_addr().to_ip().map_or(addr.clone(), |s| s.to_string());
     match &ctx.history {
@@ -130,7 +140,8 @@ pub fn serve(a: &ServeArgs) -> Result<(), Error> {
             std::thread::spawn(move || {
                 for request in server.incoming_requests() {
                     let answer = respond_safely(request.method().as_str(), request.url(), &ctx);
-                    let mut response = tiny_http::Response::from_data(answer.body).with_status_code(answer.status);
+                    let mut response =
+                        tiny_http::Response::from_data(answer.body).with_status_code(answer.status);
                     if let Ok(h) = tiny_http::Header::from_bytes("Content-Type", answer.content_type) {
                         response = response.with_header(h);
                     }

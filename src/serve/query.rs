@@ -39,11 +39,9 @@ impl Query {
     pub fn f64(&self, key: &str) -> Result<Option<f64>, String> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => v
-                .trim()
-                .parse::<f64>()
-                .map(Some)
-                .map_err(|_| format!("{key} = {v:?}: must be a number")),
+            Some(v) => {
+                v.trim().parse::<f64>().map(Some).map_err(|_| format!("{key} = {v:?}: must be a number"))
+            }
         }
     }
 
@@ -51,7 +49,9 @@ impl Query {
     pub fn u64_or(&self, key: &str, default: u64) -> Result<u64, String> {
         match self.get(key) {
             None => Ok(default),
-            Some(v) => v.trim().parse::<u64>().map_err(|_| format!("{key} = {v:?}: must be a whole number >= 0")),
+            Some(v) => {
+                v.trim().parse::<u64>().map_err(|_| format!("{key} = {v:?}: must be a whole number >= 0"))
+            }
         }
     }
 
@@ -60,7 +60,10 @@ impl Query {
         match self.get(key) {
             None => Ok(default),
             Some(v) => allowed.iter().copied().find(|a| *a == v.trim()).ok_or_else(|| {
-                format!("{key} = {v:?}: allowed {}", allowed.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", "))
+                format!(
+                    "{key} = {v:?}: allowed {}",
+                    allowed.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(", ")
+                )
             }),
         }
     }
@@ -81,7 +84,8 @@ fn decode(s: &str) -> String {
         match b[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex =
+                    std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(v) => {
                         out.push(v);

@@ -33,7 +33,10 @@ fn the_page_and_its_assets_are_built_in_and_fetch_nothing_from_elsewhere() {
         let text = String::from_utf8(a.body).unwrap();
         // The only absolute URL is the SVG namespace, a name that is never fetched.
         let outside = text.replace("http://www.w3.org/2000/svg", "");
-        assert!(!outside.contains("http://") && !outside.contains("https://") && !outside.contains("//cdn"), "{url}");
+        assert!(
+            !outside.contains("http://") && !outside.contains("https://") && !outside.contains("//cdn"),
+            "{url}"
+        );
         assert!(!outside.contains("@import"), "{url}");
     }
     let html = String::from_utf8(respond("GET", "/", &ctx()).body).unwrap();
@@ -85,7 +88,8 @@ fn a_walk_is_the_experiment_it_returns() {
 
 #[test]
 fn a_top_up_is_reported_with_where_it_landed() {
-    let base = "/api/walk?preset=generic&hf=1.3&shock=gap&gap=0.3&at_hours=10&steps=48&horizon_days=2&sigma=0";
+    let base =
+        "/api/walk?preset=generic&hf=1.3&shock=gap&gap=0.3&at_hours=10&steps=48&horizon_days=2&sigma=0";
     let (_, v) = get(&format!("{base}&topup_eth=5&topup_step=2&topup_latency_steps=3"));
     assert_eq!(v["topup"]["landed_step"].as_u64(), Some(5));
     assert_eq!(v["topup"]["took"].as_bool(), Some(true));
@@ -104,7 +108,9 @@ fn bad_walk_queries_get_the_messages_of_run() {
     let spec = ExperimentSpec::parse(toml, Path::new(WALK_FILE)).unwrap();
     let run_message = Experiment::build(spec, Path::new(WALK_FILE)).unwrap_err().to_string();
     assert_eq!(v["error"].as_str(), Some(run_message.as_str()));
-    assert!(run_message.starts_with("walk.toml: ") && run_message.contains("cdp.lt = 1.5: must be within (0, 1]"));
+    assert!(
+        run_message.starts_with("walk.toml: ") && run_message.contains("cdp.lt = 1.5: must be within (0, 1]")
+    );
     for (query, message) in [
         ("sigma=-1", "market.process.sigma = -1: must be within [0, 20]"),
         ("oracle=heartbeat&deviation=2", "cdp.oracle: deviation = 2: must be within [0, 1]"),
@@ -126,7 +132,10 @@ fn bad_walk_queries_get_the_messages_of_run() {
         ("topup_eth=1&topup_step=720", "topup_step = 720: must be < steps (720)"),
         ("seed=-1", "seed = \"-1\": must be a whole number >= 0"),
         ("process=history&window=custom", "window = \"custom\": needs start"),
-        ("process=history&window=custom&start=2019-11-12T00:00:00Z&hours=48", "a replay needs consecutive rows"),
+        (
+            "process=history&window=custom&start=2019-11-12T00:00:00Z&hours=48",
+            "a replay needs consecutive rows",
+        ),
         ("process=history&window=custom&start=yesterday", "must be a UTC time"),
     ] {
         let e = error_of(&format!("/api/walk?{query}"));
@@ -156,7 +165,10 @@ fn position_and_price_answer_as_the_commands() {
     // The same bytes as `position --json` prints (compact here).
     assert_eq!(String::from_utf8(a.body).unwrap(), serde_json::to_string(&r).unwrap());
     // The command line's messages (`error: --lt: 1.5: must be within (0, 1]`).
-    assert_eq!(error_of(&format!("/api/position?{}", q.replace("lt=0.83", "lt=1.5"))), "--lt: 1.5: must be within (0, 1]");
+    assert_eq!(
+        error_of(&format!("/api/position?{}", q.replace("lt=0.83", "lt=1.5"))),
+        "--lt: 1.5: must be within (0, 1]"
+    );
     assert_eq!(error_of("/api/position?collateral=1"), "--debt: missing: required");
     assert!(error_of(&format!("/api/position?{q}&mc=1000000")).contains("at most 100000"));
     let a = respond("GET", "/api/price?spot=3000&strike=2000&vol=0.8&days=30", &ctx());
@@ -170,15 +182,57 @@ fn position_and_price_answer_as_the_commands() {
 #[test]
 fn no_query_brings_the_server_down() {
     // Odd values of every kind: each is answered (200 or 400), none is a 500.
-    let odd = ["", "NaN", "inf", "-inf", "1e308", "-1e308", "0", "-0", "%", "%FF", "1e-320", "99999999999999999999"];
-    let keys = ["collateral", "hf", "debt", "price", "sigma", "steps", "gap", "at_hours", "wick", "depth_eth",
-        "deviation", "heartbeat_hours", "hop_hours", "lag_hours", "window_hours", "capo_ratio", "hours",
-        "roll_trigger", "roll_target", "fee", "topup_eth", "topup_step", "topup_latency_steps", "print_error",
-        "print_hold_hours", "horizon_days", "lt", "bonus", "latency_steps"];
+    let odd = [
+        "",
+        "NaN",
+        "inf",
+        "-inf",
+        "1e308",
+        "-1e308",
+        "0",
+        "-0",
+        "%",
+        "%FF",
+        "1e-320",
+        "99999999999999999999",
+    ];
+    let keys = [
+        "collateral",
+        "hf",
+        "debt",
+        "price",
+        "sigma",
+        "steps",
+        "gap",
+        "at_hours",
+        "wick",
+        "depth_eth",
+        "deviation",
+        "heartbeat_hours",
+        "hop_hours",
+        "lag_hours",
+        "window_hours",
+        "capo_ratio",
+        "hours",
+        "roll_trigger",
+        "roll_target",
+        "fee",
+        "topup_eth",
+        "topup_step",
+        "topup_latency_steps",
+        "print_error",
+        "print_hold_hours",
+        "horizon_days",
+        "lt",
+        "bonus",
+        "latency_steps",
+    ];
     let mut answered = 0;
     for k in keys {
         for v in odd {
-            for extra in ["", "&shock=gap", "&shock=wick&steps=24&horizon_days=1", "&oracle=twap&fault=bad-print"] {
+            for extra in
+                ["", "&shock=gap", "&shock=wick&steps=24&horizon_days=1", "&oracle=twap&fault=bad-print"]
+            {
                 let url = format!("/api/walk?steps=48&horizon_days=2&{k}={v}{extra}");
                 let a = respond_safely("GET", &url, &ctx());
                 assert!(a.status == 200 || a.status == 400, "{url}: {}", a.status);

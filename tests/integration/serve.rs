@@ -63,7 +63,10 @@ fn the_server_answers_over_http_with_the_command_lines_messages() {
     assert_eq!(stderr(&out).trim(), format!("error: {}", v["error"].as_str().unwrap()));
     // `position` and `price`: the command's message for the same flag.
     let (status, body) = http(&s.addr, "GET", "/api/price?spot=3000&strike=2000&vol=-1&days=30", None);
-    let out = headroom().args(["price", "--spot", "3000", "--strike", "2000", "--vol", "-1", "--days", "30"]).output().unwrap();
+    let out = headroom()
+        .args(["price", "--spot", "3000", "--strike", "2000", "--vol", "-1", "--days", "30"])
+        .output()
+        .unwrap();
     assert_eq!(status, 400);
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(stderr(&out).trim(), format!("error: {}", v["error"].as_str().unwrap()));
@@ -128,10 +131,17 @@ fn page_rows(b: &Browser, world: &str) -> Vec<Row> {
 }
 
 fn screenshot(b: &Browser, name: &str) {
-    let file = root().join("target/screenshots").join(format!("{name}.png"));
-    b.screenshot(&file);
-    if std::env::var_os("HEADROOM_DOCS_SCREENSHOTS").is_some() {
-        b.screenshot(&root().join("docs/img").join(format!("{name}.png")));
+    b.screenshot(&root().join("target/screenshots").join(format!("{name}.png")));
+}
+
+/// With HEADROOM_DOCS_SCREENSHOTS set: the panels docs/simulator.md shows, into docs/img/.
+fn docs_screenshots(b: &Browser, prefix: &str, panels: &[&str]) {
+    if std::env::var_os("HEADROOM_DOCS_SCREENSHOTS").is_none() {
+        return;
+    }
+    for panel in panels {
+        let file = root().join("docs/img").join(format!("{prefix}-{panel}.png"));
+        b.element_screenshot(&format!("#panel-{panel}"), &file);
     }
 }
 
@@ -161,7 +171,11 @@ fn walk_and_compare(b: &Browser, shot: &str) -> usize {
     assert_eq!(page_pn.iter().collect::<Vec<_>>(), run_pn, "{shot}: the P/N rolls and settlements");
     // The trigger: the first liquidation's step (no liquidator latency in these presets).
     let first = run_cdp.iter().find(|r| r.kind == "liquidation").map(|r| r.step.to_string());
-    assert_eq!(b.attr("#summary", "data-trigger-step").filter(|s| !s.is_empty()), first, "{shot}: the trigger");
+    assert_eq!(
+        b.attr("#summary", "data-trigger-step").filter(|s| !s.is_empty()),
+        first,
+        "{shot}: the trigger"
+    );
     let liquidations = run_cdp.iter().filter(|r| r.kind == "liquidation").count();
     assert_eq!(b.attr("#summary", "data-liquidations"), Some(liquidations.to_string()));
     let rolls = run_pn.iter().filter(|r| r.kind == "roll").count();
@@ -191,6 +205,8 @@ fn the_page_in_a_browser_shows_what_run_gives() {
     b.click("#window option[value=\"black-thursday-2020\"]");
     b.type_into("#hf", "1.3");
     let n = walk_and_compare(&b, "maker-2020-black-thursday");
+    b.script("document.getElementById('scrub').value = 36; document.getElementById('scrub').dispatchEvent(new Event('input'));");
+    docs_screenshots(&b, "black-thursday", &["controls", "charts", "now", "pn", "position", "events"]);
     assert!(n >= 1, "a vault at 1.3 is liquidated on Black Thursday");
 
     // An Aave v3.3 position through a 30% gap (Chainlink heartbeat and deviation).
@@ -212,6 +228,7 @@ fn the_page_in_a_browser_shows_what_run_gives() {
     let result = b.property("#topup-result", "textContent");
     assert!(result.as_str().unwrap_or("").contains("in time, no liquidation"), "{result}");
     screenshot(&b, "aave-gap-30-topup");
+    docs_screenshots(&b, "aave-gap-topup", &["charts", "now"]);
 
     // A phone: one column, nothing wider than the screen.
     b.size(412, 1800);
@@ -220,4 +237,9 @@ fn the_page_in_a_browser_shows_what_run_gives() {
     let wide = b.script("return document.documentElement.scrollWidth - window.innerWidth;");
     assert!(wide.as_f64().unwrap_or(1.0) <= 0.0, "the page is wider than a phone by {wide} px");
     screenshot(&b, "aave-gap-30-phone");
+    if std::env::var_os("HEADROOM_DOCS_SCREENSHOTS").is_some() {
+        b.size(412, 900);
+        b.script("document.getElementById('view').scrollIntoView();");
+        b.screenshot(&root().join("docs/img/phone.png"));
+    }
 }

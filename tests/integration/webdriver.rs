@@ -65,7 +65,10 @@ pub fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, S
 
 /// A free port on the loopback (bound, then released).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 /// The chromedriver to use: `HEADROOM_CHROMEDRIVER`, else `/usr/bin/chromedriver`, else one
@@ -148,7 +151,8 @@ impl Browser {
             eprintln!("webdriver: {method} {path}");
         }
         let text = body.map(|b| b.to_string());
-        let (status, answer) = http(&self.addr, method, &url, text.as_deref().or(Some("{}")).filter(|_| method == "POST"));
+        let (status, answer) =
+            http(&self.addr, method, &url, text.as_deref().or(Some("{}")).filter(|_| method == "POST"));
         let v: Value = serde_json::from_str(&answer).unwrap_or(Value::Null);
         assert_eq!(status, 200, "{method} {path}: {answer}");
         v["value"].clone()
@@ -169,7 +173,9 @@ impl Browser {
     pub fn find_all(&self, css: &str) -> Vec<String> {
         let v = self.call("POST", "/elements", Some(json!({ "using": "css selector", "value": css })));
         v.as_array()
-            .map(|a| a.iter().filter_map(|e| e.as_object()?.values().next()?.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter().filter_map(|e| e.as_object()?.values().next()?.as_str().map(String::from)).collect()
+            })
             .unwrap_or_default()
     }
 
@@ -217,7 +223,10 @@ impl Browser {
                 return;
             }
             let error = self.property("#error", "textContent");
-            assert!(t0.elapsed() < Duration::from_secs(60), "{css}[{attr}] is {got:?}, not {want:?}; page error: {error}");
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "{css}[{attr}] is {got:?}, not {want:?}; page error: {error}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -229,8 +238,18 @@ impl Browser {
 
     /// Saves a PNG screenshot of the viewport to `file`.
     pub fn screenshot(&self, file: &Path) {
-        let v = self.call("GET", "/screenshot", None);
-        let png = base64::engine::general_purpose::STANDARD.decode(v.as_str().expect("base64")).expect("a PNG");
+        self.save_png(self.call("GET", "/screenshot", None), file);
+    }
+
+    /// Saves a PNG screenshot of the element matching `css` to `file`.
+    pub fn element_screenshot(&self, css: &str, file: &Path) {
+        let e = self.find(css);
+        self.save_png(self.call("GET", &format!("/element/{e}/screenshot"), None), file);
+    }
+
+    fn save_png(&self, v: Value, file: &Path) {
+        let png =
+            base64::engine::general_purpose::STANDARD.decode(v.as_str().expect("base64")).expect("a PNG");
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir).expect("the screenshot folder");
         }

@@ -122,7 +122,10 @@ impl Experiment {
         }
         if let Some(t) = topup {
             if !(t.units.is_finite() && t.units > 0.0) {
-                return Err(Error::Usage { flag: "topup_eth".into(), message: format!("{}: must be > 0", t.units) });
+                return Err(Error::Usage {
+                    flag: "topup_eth".into(),
+                    message: format!("{}: must be > 0", t.units),
+                });
             }
         }
         let b = self.cohort.borrowers[0];
@@ -141,7 +144,16 @@ impl Experiment {
         let mut credited = 0.0;
         let start = StepCtx { step: 0, steps: self.env.steps, dt_years: self.env.dt_years, time_years: 0.0 };
         if let Some(s) = &cdp {
-            w.cdp.push(cdp_point(s, &start, s.market.oracle_price(), false, b.collateral, b.debt_usd, 0.0, credited));
+            w.cdp.push(cdp_point(
+                s,
+                &start,
+                s.market.oracle_price(),
+                false,
+                b.collateral,
+                b.debt_usd,
+                0.0,
+                credited,
+            ));
         }
         if let Some(s) = &pn {
             w.pn.push(pn_point(s, &start, b.collateral));
@@ -305,7 +317,12 @@ p_drift_every_steps = 0
 
     fn run_of(exp: &Experiment, path: u64) -> (Vec<PathMetrics>, Vec<(WorldKind, Event)>) {
         let r = exp
-            .run(&RunOptions { paths: 0..exp.spec.paths, threads: Some(1), event_paths: exp.spec.paths, progress: None })
+            .run(&RunOptions {
+                paths: 0..exp.spec.paths,
+                threads: Some(1),
+                event_paths: exp.spec.paths,
+                progress: None,
+            })
             .unwrap();
         let rows = r.metrics.iter().map(|m| m[path as usize].clone()).collect();
         let events = r.events.into_iter().filter(|(p, _, _)| *p == path).map(|(_, k, e)| (k, e)).collect();
@@ -352,7 +369,10 @@ p_drift_every_steps = 0
         // GBM path: the walk's events and rows are the run's, path by path.
         let maker = GAP
             .replace("sigma = 0.0", "sigma = 1.5")
-            .replace("protocol = \"generic\"\nlt = 0.8\nbonus = 0.05", "protocol = \"maker-2020\"\noracle = { model = \"osm\", hop_hours = 1.0 }")
+            .replace(
+                "protocol = \"generic\"\nlt = 0.8\nbonus = 0.05",
+                "protocol = \"maker-2020\"\noracle = { model = \"osm\", hop_hours = 1.0 }",
+            )
             .replace("lt = 0.8\n[cdp]", "lt = 0.6666666666666666\n[cdp]")
             .replace("steps = 6", "steps = 60")
             .replace("horizon_days = 0.25", "horizon_days = 2.5")

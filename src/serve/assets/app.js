@@ -19,7 +19,8 @@ function num(v, digits) {
   if (v === null || v === undefined || !isFinite(v)) return "–";
   return Number(v).toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
-const usd = (v) => (v === null || v === undefined ? "–" : "$" + num(v, Math.abs(v) >= 100 ? 0 : 2));
+const usd = (v) =>
+  v === null || v === undefined || !isFinite(v) ? "–" : (v < 0 ? "−$" : "$") + num(Math.abs(v), Math.abs(v) >= 100 ? 0 : 2);
 const pct = (v) => num(100 * v, 2) + "%";
 const hourOf = (i) => (data ? data.hours[i] : 0);
 
@@ -140,7 +141,8 @@ function scales(svg, n, lo, hi) {
   const span = hi - lo;
   lo -= 0.05 * span;
   hi += 0.05 * span;
-  const x = (i) => PAD.l + ((W - PAD.l - PAD.r) * i) / Math.max(n - 1, 1);
+  const width = W;
+  const x = (i) => PAD.l + ((width - PAD.l - PAD.r) * i) / Math.max(n - 1, 1);
   const y = (v) => PAD.t + ((h - PAD.t - PAD.b) * (hi - v)) / (hi - lo);
   return { x, y, lo, hi, h };
 }
@@ -333,17 +335,25 @@ function drawSummary() {
   s.dataset.steps = data.steps;
   const trig = c.trigger_step === null ? "The trigger never fires on this path." : `The trigger fires in step ${c.trigger_step} (hour ${num(hourOf(c.trigger_step + 1), 1)}).`;
   s.textContent =
-    `${trig} CDP: ${liqs} liquidation${liqs === 1 ? "" : "s"} (${m.wrongful_exits} wrongful), bonus and fees ${usd(m.fees_usd)}, slippage ${usd(m.slippage_usd)}, bad debt ${usd(m.shortfall_usd)}; the borrower lost ${usd(c.borrower_loss[c.borrower_loss.length - 1])}. ` +
+    `${trig} CDP: ${liqs} liquidation${liqs === 1 ? "" : "s"} (${m.wrongful_exits} wrongful), bonus and fees ${usd(m.fees_usd)}, slippage ${usd(m.slippage_usd)}, bad debt ${usd(m.shortfall_usd)}; at the last price the borrower is ${usd(c.borrower_loss[c.borrower_loss.length - 1])} worse off than without forced sales. ` +
     `P/N: ${rolls} roll${rolls === 1 ? "" : "s"}, fees ${usd(pm.fees_usd)}, slippage ${usd(pm.slippage_usd)}; never liquidated.`;
   const t = data.topup;
-  $("topup-result").textContent = !t
-    ? ""
-    : t.landed_step === null
-      ? `Sent in step ${t.step}; it would land after the end of the path.`
-      : !t.took
-        ? `Sent in step ${t.step}, landed in step ${t.landed_step}: too late, the position was already liquidated.`
-        : `Sent in step ${t.step}, landed in step ${t.landed_step}` +
-          (liqs === 0 ? ": in time, no liquidation." : `: in time, but ${liqs} liquidation${liqs === 1 ? "" : "s"} still happened.`);
+  const sales = c.events.filter((e) => e.kind !== "topup");
+  const plural = (k) => `${k} liquidation${k === 1 ? "" : "s"}`;
+  let said = "";
+  if (t && t.landed_step === null) said = `Sent in step ${t.step}; it would land after the end of the path.`;
+  else if (t && !t.took) said = `Sent in step ${t.step}, landed in step ${t.landed_step}: too late, the position was already liquidated.`;
+  else if (t) {
+    const before = sales.filter((e) => e.step < t.landed_step).length;
+    const after = sales.length - before;
+    said = `Sent in step ${t.step}, landed in step ${t.landed_step}: ` +
+      (sales.length === 0
+        ? "in time, no liquidation."
+        : before > 0
+          ? `too late for ${plural(before)} before it` + (after > 0 ? `, and ${after} more after it.` : ".")
+          : `in time, but too small: ${plural(after)} still happened.`);
+  }
+  $("topup-result").textContent = said;
 }
 
 function drawCharts() {
@@ -383,7 +393,7 @@ function setCursor(i) {
     ["liquidations so far", `${c.exits[k]} (${c.wrongful[k]} wrongful)`],
     ["bonus and fees so far", usd(c.fees[k])],
     ["slippage so far", usd(c.slippage[k])],
-    ["the borrower lost", usd(c.borrower_loss[k])],
+    ["the borrower's loss to forced sales", usd(c.borrower_loss[k])],
   ]);
   $("now").dataset.state = state;
   kv($("pn-now"), [

@@ -3,19 +3,25 @@
 
 use super::{cohort, env, HOUR};
 use headroom_cdp::{CdpSpec, CdpWorld, Protocol};
-use headroom_market::{stream, EventKind, EventSink, Liquidity, PathMetrics, Primitive, Purpose, StepCtx, WorldMarket};
+use headroom_market::{
+    stream, EventKind, EventSink, Liquidity, PathMetrics, Primitive, Purpose, StepCtx, WorldMarket,
+};
 
 /// Generic preset (LT 0.8, bonus 5%, close factor 1), no impact. Position 0: 10 units, 12,000
 /// USD (liquidation price 1,500); position 1: 10 units, 8,000 USD (1,000). The price falls from
 /// 2,000 to 1,400 in step 1 and stays. `topup = Some((id, units, step))` adds before that step's
 /// rounds.
-fn walk(topup: Option<(u64, f64, usize)>, bulk: bool) -> (PathMetrics, Vec<headroom_market::Event>, CdpWorld) {
+fn walk(
+    topup: Option<(u64, f64, usize)>,
+    bulk: bool,
+) -> (PathMetrics, Vec<headroom_market::Event>, CdpWorld) {
     let mut spec = CdpSpec::preset(Protocol::Generic);
     spec.lt = Some(0.8);
     spec.bonus = Some(0.05);
     spec.close_factor = Some(1.0);
     let returns = [0.0, (1400.0f64 / 2000.0).ln(), 0.0];
-    let mut w = CdpWorld::new(&spec, &cohort(&[(10.0, 12_000.0), (10.0, 8_000.0)]), &env(2000.0, HOUR, 3)).unwrap();
+    let mut w =
+        CdpWorld::new(&spec, &cohort(&[(10.0, 12_000.0), (10.0, 8_000.0)]), &env(2000.0, HOUR, 3)).unwrap();
     assert!(w.uses_bulk_path());
     w.set_bulk_path(bulk);
     let mut m = WorldMarket::new(2000.0, Liquidity::None, None, &spec.oracle, &spec.oracle_errors, HOUR);

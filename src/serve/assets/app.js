@@ -68,6 +68,12 @@ function query(extra) {
   const sc = scenario();
   q.set("process", sc === "history" ? "history" : "gbm");
   if (sc === "gap" || sc === "wick") q.set("shock", sc);
+  if (sc === "stale") {
+    // The chosen oracle is replaced by one that serves the price of `stale_hours` ago.
+    q.set("shock", "gap");
+    q.set("oracle", "lag");
+    q.set("lag_hours", $("stale_hours").value);
+  }
   if (sc === "bad-print") q.set("fault", "bad-print");
   if (sc !== "history" && sc !== "simulated" && !q.has("sigma")) q.set("sigma", $("sigma").value);
   for (const [k, v] of Object.entries(extra || {})) q.set(k, v);
@@ -176,9 +182,10 @@ function axes(svg, sc, n, fmt) {
     el("text", { x: PAD.l - 4, y: Y + 4, "text-anchor": "end" }, g).textContent = fmt(v);
   }
   const last = hourOf(n - 1);
-  for (let k = 0; k <= 4; k++) {
-    const i = Math.round(((n - 1) * k) / 4);
-    el("text", { x: sc.x(i), y: sc.h - 6, "text-anchor": k === 0 ? "start" : k === 4 ? "end" : "middle" }, g).textContent =
+  const ticks = W < 420 ? 2 : 4;
+  for (let k = 0; k <= ticks; k++) {
+    const i = Math.round(((n - 1) * k) / ticks);
+    el("text", { x: sc.x(i), y: sc.h - 6, "text-anchor": k === 0 ? "start" : k === ticks ? "end" : "middle" }, g).textContent =
       last > 72 ? `day ${num(hourOf(i) / 24, 1)}` : `h ${num(hourOf(i), 0)}`;
   }
 }

@@ -253,6 +253,12 @@ pub fn walk_request(q: &Query, ctx: &ApiContext) -> Result<WalkRequest, ApiError
             Some(q.f64_or("price", 3000.0)?),
         ),
     };
+    if steps > MAX_WALK_STEPS {
+        return Err(bad(format!(
+            "{} = {steps}: a walk has at most {MAX_WALK_STEPS} steps here (use `headroom run` for longer paths)",
+            if q.choice("process", &["gbm", "history"], "gbm")? == "history" { "hours" } else { "steps" }
+        )));
+    }
     let shocks = match q.choice("shock", &["none", "gap", "wick"], "none")? {
         "gap" => vec![ShockSpec::Gap {
             size: -q.f64_or("gap", 0.3)?,
@@ -564,6 +570,9 @@ pub fn position(q: &Query) -> Result<String, ApiError> {
     }
     Ok(serde_json::to_string(&r).unwrap_or_default())
 }
+
+/// The most steps one walk may have: its answer holds every step (about 300 bytes each).
+pub const MAX_WALK_STEPS: u64 = 100_000;
 
 /// The most `--mc` paths one request may simulate (it keeps the server responsive).
 pub const MAX_MC: u64 = 100_000;

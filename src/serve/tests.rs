@@ -137,6 +137,8 @@ fn bad_walk_queries_get_the_messages_of_run() {
             "a replay needs consecutive rows",
         ),
         ("process=history&window=custom&start=yesterday", "must be a UTC time"),
+        ("steps=100000000", "steps = 100000000: a walk has at most 100000 steps here"),
+        ("process=history&hours=200000", "hours = 200000: a walk has at most 100000 steps here"),
     ] {
         let e = error_of(&format!("/api/walk?{query}"));
         assert!(e.contains(message), "{query}: {e}");

@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod query;
+pub mod walk;
 
 use api::{ApiContext, ApiError};
 use headroom_montecarlo::Error;
@@ -69,7 +70,7 @@ pub fn respond(method: &str, url: &str, ctx: &ApiContext) -> Answer {
         "/app.js" => return Answer::text(200, "text/javascript; charset=utf-8", APP_JS),
         "/style.css" => return Answer::text(200, "text/css; charset=utf-8", STYLE_CSS),
         "/api/options" => Ok(api::options(ctx).to_string()),
-        "/api/walk" => api::walk(&q, ctx).map(|v| v.to_string()),
+        "/api/walk" => walk::walk(&q, ctx).map(|v| v.to_string()),
         "/api/position" => api::position(&q),
         "/api/price" => api::price(&q),
         other => Err(ApiError::NotFound(other.to_string())),

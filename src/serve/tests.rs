@@ -1,8 +1,9 @@
 //! The server's answers without a socket: the page and its assets, the API's JSON, and every
 //! bad query answered with HTTP 400 and the command line's message.
 
-use super::api::{self, ApiContext, WALK_FILE};
+use super::api::{self, ApiContext};
 use super::query::Query;
+use super::walk::{self as walk_api, WALK_FILE};
 use super::*;
 use headroom_montecarlo::position::PositionInput;
 use headroom_montecarlo::{Experiment, ExperimentSpec};
@@ -257,7 +258,7 @@ fn options_list_the_presets_and_windows() {
     assert_eq!(v["windows"][0]["start"].as_str(), Some("2020-03-11T00:00:00Z"));
     assert!(v["history"].is_string(), "the source tree's data file is found");
     let q = Query::parse("preset=maker-2020&process=history&window=may-2021");
-    let r = api::walk_request(&q, &ctx()).unwrap();
+    let r = walk_api::walk_request(&q, &ctx()).unwrap();
     assert_eq!(r.spec.steps, 72);
     assert!(matches!(r.spec.market.process, headroom_market::ProcessSpec::Replay { .. }));
 }

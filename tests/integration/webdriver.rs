@@ -71,11 +71,11 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// The chromedriver to use: `HEADROOM_CHROMEDRIVER`, else `/usr/bin/chromedriver`, else one
-/// on the PATH.
+/// The chromedriver to use: `HEADROOM_CHROMEDRIVER` when set (none if it is not a file), else
+/// `/usr/bin/chromedriver`, else one on the PATH.
 pub fn find_chromedriver() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("HEADROOM_CHROMEDRIVER") {
-        return Some(PathBuf::from(p));
+        return Some(PathBuf::from(p)).filter(|p| p.is_file());
     }
     let fixed = Path::new("/usr/bin/chromedriver");
     if fixed.is_file() {

@@ -43,7 +43,9 @@ function refreshForm() {
   const process = sc === "history" ? "history" : "gbm";
   const oracle = $("oracle").value;
   const size = document.querySelector("input[name=size_by]:checked").value;
-  document.querySelectorAll("[data-oracle]").forEach((e) => (e.hidden = e.dataset.oracle !== oracle));
+  // A stale-oracle scenario replaces the oracle: its own fields then do not apply.
+  $("oracle").disabled = sc === "stale";
+  document.querySelectorAll("[data-oracle]").forEach((e) => (e.hidden = sc === "stale" || e.dataset.oracle !== oracle));
   document.querySelectorAll("[data-scenario]").forEach((e) => {
     e.hidden = !e.dataset.scenario.split(" ").includes(sc);
   });
@@ -62,7 +64,7 @@ function refreshForm() {
 function query(extra) {
   const q = new URLSearchParams();
   document.querySelectorAll("#form [name]").forEach((e) => {
-    if (e.name === "size_by" || !visible(e) || e.value === "") return;
+    if (e.name === "size_by" || e.disabled || !visible(e) || e.value === "") return;
     q.set(e.name, e.value);
   });
   const sc = scenario();

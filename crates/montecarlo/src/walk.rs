@@ -45,7 +45,8 @@ pub struct CdpPoint {
     /// The oracle price the step's first round read: after the step's return, before its
     /// trades (the start price at the start).
     pub oracle_before: f64,
-    /// Whether the position was liquidatable at that price (`c x lt < d`): the trigger.
+    /// Whether the position was liquidatable at that price (`c x lt < d`, `d` with the interest
+    /// accrued to the previous step): the trigger.
     pub triggered: bool,
     /// Collateral of the position at the end of the step, units (0 once closed).
     pub collateral: f64,

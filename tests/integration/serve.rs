@@ -18,15 +18,18 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
-        let mut child = headroom()
+        let child = headroom()
             .args(["serve", "--port", "0"])
             .current_dir(root())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("the server starts");
+        // Owned at once, so that a failure below stops it.
+        let mut server = Server { child, addr: String::new() };
         let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("a first line");
+        let stdout = server.child.stdout.take().expect("stdout");
+        BufReader::new(stdout).read_line(&mut line).expect("a first line");
         // "serving on http://127.0.0.1:PORT/ (Ctrl-C stops)"
         let addr = line
             .split("http://")
@@ -35,7 +38,8 @@ impl Server {
             .unwrap_or_else(|| panic!("no address in {line:?}"))
             .to_string();
         assert!(addr.starts_with("127.0.0.1:"), "bound to the loopback by default: {addr}");
-        Server { child, addr }
+        server.addr = addr;
+        server
     }
 }
 

@@ -104,6 +104,8 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver starts");
+        // Stopped if anything below fails.
+        let mut driver = Stopper(Some(driver));
         let addr = format!("127.0.0.1:{port}");
         let t0 = Instant::now();
         loop {
@@ -142,7 +144,7 @@ impl Browser {
         assert_eq!(status, 200, "new session: {body}");
         let v: Value = serde_json::from_str(&body).expect("JSON");
         let session = v["value"]["sessionId"].as_str().expect("a session id").to_string();
-        Browser { driver, addr, session, _profile: profile }
+        Browser { driver: driver.0.take().expect("the driver"), addr, session, _profile: profile }
     }
 
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
@@ -254,6 +256,18 @@ impl Browser {
             std::fs::create_dir_all(dir).expect("the screenshot folder");
         }
         std::fs::write(file, png).expect("the screenshot is written");
+    }
+}
+
+/// A child process stopped when dropped (unless taken).
+struct Stopper(Option<Child>);
+
+impl Drop for Stopper {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 

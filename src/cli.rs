@@ -43,6 +43,8 @@ enum Command {
         #[arg(long)]
         title: Option<String>,
     },
+    /// Serve a local page where one position walks toward its trigger (docs/simulator.md).
+    Serve(crate::serve::ServeArgs),
     /// Merge shard folders into one result, byte-identical to the unsharded run.
     Merge {
         /// The shard folders (any order).
@@ -191,6 +193,7 @@ pub fn main() -> i32 {
         Command::Merge { dirs, out } => merge(&dirs, &out),
         Command::Position(a) => position(&a),
         Command::Price(a) => price(&a),
+        Command::Serve(a) => crate::serve::serve(&a),
         Command::Report { dirs, out, title } => return report(&dirs, &out, title.as_deref()),
     };
     match res {
@@ -377,27 +380,38 @@ fn merge(dirs: &[PathBuf], out: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-fn price(a: &PriceArgs) -> Result<(), Error> {
+/// The checked flags of `price` and their quote (the server's `/api/price` answers with it).
+pub(crate) fn price_quote(
+    spot: f64,
+    strike: f64,
+    vol: f64,
+    days: f64,
+    rate: f64,
+) -> Result<headroom_pnsplit::PairQuote, Error> {
     let bad = |flag: &str, v: f64, allowed: &str| {
         Err(Error::Usage { flag: flag.into(), message: format!("{v}: {allowed}") })
     };
-    if !(a.spot.is_finite() && a.spot > 0.0) {
-        return bad("--spot", a.spot, "must be > 0");
+    if !(spot.is_finite() && spot > 0.0) {
+        return bad("--spot", spot, "must be > 0");
     }
-    if !(a.strike.is_finite() && a.strike > 0.0) {
-        return bad("--strike", a.strike, "must be > 0");
+    if !(strike.is_finite() && strike > 0.0) {
+        return bad("--strike", strike, "must be > 0");
     }
-    if !(a.vol.is_finite() && (0.0..=20.0).contains(&a.vol)) {
-        return bad("--vol", a.vol, "must be within [0, 20]");
+    if !(vol.is_finite() && (0.0..=20.0).contains(&vol)) {
+        return bad("--vol", vol, "must be within [0, 20]");
     }
-    if !(a.days.is_finite() && a.days > 0.0) {
-        return bad("--days", a.days, "must be > 0");
+    if !(days.is_finite() && days > 0.0) {
+        return bad("--days", days, "must be > 0");
     }
-    if !(a.rate.is_finite() && (-1.0..=1.0).contains(&a.rate)) {
-        return bad("--rate", a.rate, "must be within [-1, 1]");
+    if !(rate.is_finite() && (-1.0..=1.0).contains(&rate)) {
+        return bad("--rate", rate, "must be within [-1, 1]");
     }
-    let q = headroom_pnsplit::quote(a.spot, a.strike, a.vol, a.days / 365.0, a.rate)
-        .map_err(|e| Error::Usage { flag: "price".into(), message: e.to_string() })?;
+    headroom_pnsplit::quote(spot, strike, vol, days / 365.0, rate)
+        .map_err(|e| Error::Usage { flag: "price".into(), message: e.to_string() })
+}
+
+fn price(a: &PriceArgs) -> Result<(), Error> {
+    let q = price_quote(a.spot, a.strike, a.vol, a.days, a.rate)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&q).unwrap_or_default());
     } else {
@@ -561,7 +575,7 @@ fn progress_bar(n: u64) -> Option<indicatif::ProgressBar> {
 }
 
 /// Removes the JSON nulls (absent options), which TOML cannot write.
-fn strip_nulls(v: &mut serde_json::Value) {
+pub(crate) fn strip_nulls(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::Object(o) => {
             o.retain(|_, x| !x.is_null());

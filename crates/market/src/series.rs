@@ -9,6 +9,8 @@
 
 use crate::error::MarketError;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 /// A price series read from a CSV: one entry per data row, in file order.
 #[derive(Clone, Debug)]
@@ -36,6 +38,46 @@ impl PriceSeries {
     pub fn find(&self, t: i64) -> Option<usize> {
         self.times.binary_search(&t).ok()
     }
+}
+
+/// Series this process has read, most recent last, each with the file's length and modification
+/// time when read: a process that builds many experiments on one file (`headroom serve`, a
+/// sweep) parses it once, and a file that changed is read again.
+static CACHE: Mutex<Vec<(FileStamp, Arc<PriceSeries>)>> = Mutex::new(Vec::new());
+
+/// How many series [`load_cached`] keeps.
+const CACHED_FILES: usize = 4;
+
+#[derive(Clone, Debug, PartialEq)]
+struct FileStamp {
+    path: PathBuf,
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+/// [`load`], or the series already read from the same unchanged file. Errors are not kept.
+pub(crate) fn load_cached(path: &Path) -> Result<Arc<PriceSeries>, MarketError> {
+    let stamp = std::fs::metadata(path).ok().map(|m| FileStamp {
+        path: path.to_path_buf(),
+        len: m.len(),
+        modified: m.modified().ok(),
+    });
+    if let Some(st) = &stamp {
+        let cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, s)) = cache.iter().find(|(k, _)| k == st) {
+            return Ok(Arc::clone(s));
+        }
+    }
+    let series = Arc::new(load(path)?);
+    if let Some(st) = stamp {
+        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        cache.retain(|(k, _)| k.path != st.path);
+        if cache.len() >= CACHED_FILES {
+            cache.remove(0);
+        }
+        cache.push((st, Arc::clone(&series)));
+    }
+    Ok(series)
 }
 
 /// Reads `timestamp_utc` and `close` from the CSV at `path`.
@@ -252,6 +294,24 @@ pub(crate) mod tests {
             let t = start + day * 86_400 + 3_723;
             assert_eq!(parse_timestamp(&format_timestamp(t)), Some(t), "day {day}");
         }
+    }
+
+    #[test]
+    fn a_file_is_parsed_once_until_it_changes() {
+        let file = std::env::temp_dir().join(format!("headroom-series-cache-{}.csv", std::process::id()));
+        std::fs::write(&file, "timestamp_utc,close\n2020-01-01T00:00:00Z,100\n2020-01-01T01:00:00Z,101\n")
+            .unwrap();
+        let a = load_cached(&file).unwrap();
+        let b = load_cached(&file).unwrap();
+        assert!(Arc::ptr_eq(&a, &b), "the second build reads the first's series");
+        std::fs::write(&file, "timestamp_utc,close\n2020-01-01T00:00:00Z,100\n2020-01-01T01:00:00Z,102.5\n")
+            .unwrap();
+        let c = load_cached(&file).unwrap();
+        assert_eq!(c.closes, vec![100.0, 102.5], "a changed file is read again");
+        std::fs::write(&file, "timestamp_utc,close\n2020-01-01T00:00:00Z,-1\n").unwrap();
+        assert!(load_cached(&file).is_err(), "errors are not cached");
+        std::fs::remove_file(&file).unwrap();
+        assert!(load_cached(&file).is_err());
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod runner;
 pub mod spec;
 pub mod stats;
 pub mod sweep;
+pub mod walk;
 pub mod windows;
 
 pub use error::{Error, Result};

@@ -42,9 +42,9 @@ pub struct Experiment {
     /// The borrowers (at `market.start_price`; each window of a `windows` process scales them to
     /// its start price).
     pub cohort: Cohort,
-    exo: Exogenous,
-    cdp: Option<Slot<CdpWorld>>,
-    pn: Option<Slot<PnWorld>>,
+    pub(crate) exo: Exogenous,
+    pub(crate) cdp: Option<Slot<CdpWorld>>,
+    pub(crate) pn: Option<Slot<PnWorld>>,
     /// Under `windows`: the cohort sorted as the worlds sort it (crate::windows::by_strike), so
     /// that each window's worlds sort it again in linear time.
     window_cohort: Cohort,
@@ -60,11 +60,11 @@ struct Worlds {
 
 /// A world's primitive with its market, random stream and event sink: one per worker thread.
 #[derive(Clone, Debug)]
-struct Slot<P> {
-    prim: P,
-    market: WorldMarket,
-    rng: PathRng,
-    sink: EventSink,
+pub(crate) struct Slot<P> {
+    pub(crate) prim: P,
+    pub(crate) market: WorldMarket,
+    pub(crate) rng: PathRng,
+    pub(crate) sink: EventSink,
     /// The cohort's collateral, units: times the path's start price, the deposit that
     /// `cost_pct_year` divides by.
     collateral: f64,
@@ -83,7 +83,7 @@ impl<P: Primitive> Slot<P> {
         }
     }
     #[inline]
-    fn begin(&mut self, seed: u64, path: u64, kind: WorldKind, events: bool) {
+    pub(crate) fn begin(&mut self, seed: u64, path: u64, kind: WorldKind, events: bool) {
         self.market.reset();
         self.rng = stream(seed, path, Purpose::World(kind.stream_index()));
         self.sink = EventSink::new(events);
@@ -94,14 +94,32 @@ impl<P: Primitive> Slot<P> {
         self.market.begin_step(log_return, ctx.time_years);
         self.prim.step(ctx, &mut self.market, &mut self.rng, &mut self.sink);
     }
-    fn end(&mut self, ctx: &StepCtx) -> PathMetrics {
-        let mut m = PathMetrics::default();
-        self.prim.end_path(ctx, &self.market, &mut m);
-        m.min_price = self.market.min_price();
-        m.final_price = self.market.price();
-        m.set_cost(self.collateral * self.market.start_price(), self.horizon_years);
-        m
+    pub(crate) fn end(&mut self, ctx: &StepCtx) -> PathMetrics {
+        row_of(&mut self.prim, &self.market, ctx, self.collateral, self.horizon_years)
     }
+
+    /// The row a path ending now would give, the slot itself untouched (the primitive's state is
+    /// cloned): for the walk's record of each step.
+    pub(crate) fn row_so_far(&self, ctx: &StepCtx) -> PathMetrics {
+        row_of(&mut self.prim.clone(), &self.market, ctx, self.collateral, self.horizon_years)
+    }
+}
+
+/// A path's row: the primitive's metrics, the market's minimum and final price, and the cost
+/// from the ledger (in % a year of the cohort's `collateral` at the path's start price).
+fn row_of<P: Primitive>(
+    prim: &mut P,
+    market: &WorldMarket,
+    ctx: &StepCtx,
+    collateral: f64,
+    horizon_years: f64,
+) -> PathMetrics {
+    let mut m = PathMetrics::default();
+    prim.end_path(ctx, market, &mut m);
+    m.min_price = market.min_price();
+    m.final_price = market.price();
+    m.set_cost(collateral * market.start_price(), horizon_years);
+    m
 }
 
 /// What to run.
@@ -355,7 +373,7 @@ impl Experiment {
         Ok(())
     }
 
-    fn ctx(&self, step: usize) -> StepCtx {
+    pub(crate) fn ctx(&self, step: usize) -> StepCtx {
         StepCtx {
             step,
             steps: self.env.steps,

@@ -188,7 +188,7 @@ impl Exogenous {
             }
             ProcessSpec::Bootstrap { file, block_hours } => {
                 let path = base_dir.join(file);
-                let s = series::load(&path)?;
+                let s = series::load_cached(&path)?;
                 let step = file_step(&s, dt_years)?;
                 let block = *block_hours * 3600.0 / step as f64;
                 if (block - block.round()).abs() > 1e-9 || block.round() < 1.0 {
@@ -227,7 +227,7 @@ impl Exogenous {
             }
             ProcessSpec::Replay { file, start } => {
                 let path = base_dir.join(file);
-                let s = series::load(&path)?;
+                let s = series::load_cached(&path)?;
                 let (first, returns) = replay_window(&s, start.as_deref(), dt_years, steps)?;
                 start_price = Some(s.closes[first]);
                 let vol = realised_vol(&returns, dt_years);

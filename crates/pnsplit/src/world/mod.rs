@@ -511,6 +511,26 @@ impl PnWorld {
     pub fn holders(&self) -> usize {
         self.sh.holders.len()
     }
+
+    /// The P holders' open claims now, USD, at market price `price` and time `time_years`: the
+    /// P they hold after their rolls, priced as the `p_drift` marks price it (the payoff at
+    /// `price` once matured); settled claims are no longer counted. O(holders + roll groups).
+    pub fn p_value_usd(&self, time_years: f64, price: f64) -> f64 {
+        self.st.open_p_value(&self.sh, time_years, price)
+    }
+
+    /// The deposits as first split, USD: `sum_i u_i P(price, K_i, T - time_years)` (the payoff
+    /// at `price` after the first maturity `T`). The N holders (the borrowers) hold the rest of
+    /// the deposits, `sum_i u_i price` minus this: a roll is the P holder's trade and leaves the
+    /// deposit's N alone. O(holders).
+    pub fn deposit_p_value_usd(&self, time_years: f64, price: f64) -> f64 {
+        let sh = &*self.sh;
+        if time_years <= sh.maturity + sh.eps {
+            sh.value_at(price, &sh.holders, sh.maturity - time_years)
+        } else {
+            sh.holders.iter().map(|h| h.units * sh.payoff.p_usd(price, h.strike)).sum()
+        }
+    }
 }
 
 impl State {

@@ -121,6 +121,27 @@ fn hand_computed_roll() {
     assert!(close(e.oracle_price, 3000.0, 1e-12), "{}", e.oracle_price);
 }
 
+/// The marks of the roll above: at x = 3000 one hour in, the rolled P (u' units of P(1500) with
+/// 30 days to run) is worth V by construction, and so is the deposit's own P(2500) (V is its
+/// value then); at the start the deposit's P is 25,000 less the premium.
+#[test]
+fn p_values_of_the_hand_computed_roll() {
+    let spec = PnSpec {
+        maturity_days: Some(30.0),
+        pricing_vol: Some(0.9),
+        p_drift_every_steps: 0,
+        ..PnSpec::default()
+    };
+    let (_, world, _) = run_manual(&spec, &one_holder(10.0, 2500.0), &[3000.0], false);
+    let v = 24_007.849_183_750_943;
+    assert!(close(world.p_value_usd(HOUR, 3000.0), v, 1e-9), "{}", world.p_value_usd(HOUR, 3000.0));
+    assert!(close(world.deposit_p_value_usd(HOUR, 3000.0), v, 1e-9));
+    assert!(close(world.deposit_p_value_usd(0.0, 3000.0), 25_000.0 - 993.663_600_099_098_4, 1e-9));
+    // After maturity: the payoff min(x, K) per unit.
+    assert!(close(world.deposit_p_value_usd(31.0 / 365.0, 2000.0), 20_000.0, 1e-12));
+    assert!(close(world.deposit_p_value_usd(31.0 / 365.0, 3000.0), 25_000.0, 1e-12));
+}
+
 /// Patient execution over 4 steps (no price change): the same shed, sold in four slices of
 /// shed/4 at the prices each slice leaves: slippage sum_j x_j (q + Q expm1(-q/Q)) with
 /// x_j = 3000 e^{-j q / Q}, by hand 0.001465255514578592 (a quarter of the immediate 0.00586).

@@ -77,6 +77,8 @@ impl State {
         ledger.transfer(Party::Lender, Party::Market, a.slippage - a.searcher);
         ledger.transfer(Party::Lender, Party::Takers, a.searcher);
         ledger.transfer(Party::Borrower, Party::Lender, a.transfer_to_p);
+        ledger.transfer(Party::Takers, Party::Market, a.taker_slippage);
+        ledger.gas(Party::Takers, a.taker_gas);
 
         // The P holder: payouts, open P claims and hedge inventory at x_f, the inventory's
         // realised gains, minus what it paid for its rolls, minus its P value at the start.

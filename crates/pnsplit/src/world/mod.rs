@@ -544,6 +544,12 @@ impl PnWorld {
     pub fn holders(&self) -> usize {
         self.sh.holders.len()
     }
+
+    /// The cohort's open P value at market price `price` and time `time_years` of the current
+    /// path: what a `p_drift` mark computes (O(open holders) pricings).
+    pub fn open_p_value(&self, time_years: f64, price: f64) -> f64 {
+        self.st.open_p_value(&self.sh, time_years, price)
+    }
 }
 
 impl State {

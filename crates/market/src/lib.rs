@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bridge;
 pub mod cohort;
 pub mod correlation;
 pub mod error;

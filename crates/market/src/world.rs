@@ -69,6 +69,10 @@ pub struct WorldMarket {
     oracle_price: f64,
     min_log_price: f64,
     time_years: f64,
+    /// The exogenous path's highest and lowest log price within the step ending at
+    /// `range_time` (a candle's), when the path provides them.
+    exo_range_log: (f64, f64),
+    range_time: f64,
 }
 
 impl WorldMarket {
@@ -101,6 +105,8 @@ impl WorldMarket {
             oracle_price: start_price,
             min_log_price: 0.0,
             time_years: 0.0,
+            exo_range_log: (f64::NAN, f64::NAN),
+            range_time: f64::NAN,
         };
         m.reset();
         m
@@ -121,6 +127,7 @@ impl WorldMarket {
         self.price_cache = f64::NAN;
         self.min_log_price = self.log_price;
         self.time_years = 0.0;
+        self.range_time = f64::NAN;
         self.oracle.reset(self.start_price);
         self.oracle_price = self.oracle.observe(0.0, self.start_price);
     }
@@ -315,6 +322,21 @@ impl WorldMarket {
     pub fn time_years(&self) -> f64 {
         self.time_years
     }
+    /// Records the exogenous path's highest and lowest log price within the current step (a
+    /// candle's high and low), after [`Self::begin_step`]. Orders that fill when the market
+    /// trades through them read it through [`Self::step_range_log`].
+    pub fn set_exogenous_range(&mut self, high_log: f64, low_log: f64) {
+        self.exo_range_log = (high_log, low_log);
+        self.range_time = self.time_years;
+    }
+
+    /// The market's highest and lowest log price within the current step, if the exogenous
+    /// path gave its range for this step: the exogenous range moved by this world's impact.
+    pub fn step_range_log(&self) -> Option<(f64, f64)> {
+        (self.range_time == self.time_years)
+            .then_some((self.exo_range_log.0 + self.log_impact, self.exo_range_log.1 + self.log_impact))
+    }
+
     /// The liquidity model (to quote a trade without making it).
     pub fn liquidity(&self) -> &Liquidity {
         &self.liquidity

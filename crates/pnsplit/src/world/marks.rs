@@ -77,12 +77,12 @@ impl State {
         ledger.transfer(Party::Lender, Party::Market, a.slippage - a.searcher);
         ledger.transfer(Party::Lender, Party::Takers, a.searcher);
         ledger.transfer(Party::Borrower, Party::Lender, a.transfer_to_p);
+        ledger.transfer(Party::Takers, Party::Market, a.taker_slippage);
+        ledger.gas(Party::Takers, a.taker_gas);
 
         // The P holder: payouts, open P claims and hedge inventory at x_f, the inventory's
         // realised gains, minus what it paid for its rolls, minus its P value at the start.
-        let mut held = a.p_paid
-            + if std::env::var_os("PN_SKIP").is_some() { 0.0 } else { self.open_p_value(sh, now, x_f) }
-            + a.exposure;
+        let mut held = a.p_paid + self.open_p_value(sh, now, x_f) + a.exposure;
         if self.has_inventory(sh) {
             held += self.inventory_gain(x_f);
         }

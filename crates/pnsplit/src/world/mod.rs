@@ -56,8 +56,8 @@ use crate::error::{check_positive, check_range, PnError};
 use crate::payoff::Payoff;
 use crate::pricing::{capped_p, p_value_delta_at, TauConsts};
 use crate::settlement::{PriceHistory, SettlementSpec};
-use crate::spec::{PnSpec, RollPolicy};
-use execution::{Lot, TradeAt};
+use crate::spec::{Execution, PnSpec, RollPolicy};
+use execution::{Lot, Order, TradeAt};
 use headroom_market::oracle::HOURS_PER_YEAR;
 use headroom_market::{Cohort, EventSink, PathMetrics, PathRng, Primitive, StepCtx, WorldEnv, WorldMarket};
 use statrs::distribution::{ContinuousCDF, Normal};
@@ -143,7 +143,15 @@ struct Shared {
     target: f64,
     ln_target: f64,
     fee: f64,
+    /// How the rounds' sheds are traded.
+    style: Execution,
+    /// TWAP slices (1 for every other style).
     patience: usize,
+    /// Whether negative sheds are bought back.
+    buy_back: bool,
+    /// Variance of the log price over one step, `process_vol^2 dt`: the Brownian bridge of a
+    /// passive order's step.
+    bridge_var: f64,
     band_delta: f64,
     /// `Phi^{-1}(1 - band_delta)`.
     band_q: f64,
@@ -214,6 +222,9 @@ struct PathAcc {
     slippage: f64,
     /// The searchers' part of `slippage` (to the takers).
     searcher: f64,
+    /// Auction takers' slippage selling the lots on (takers to market) and their gas.
+    taker_slippage: f64,
+    taker_gas: f64,
     /// The P holder's gain at the true price from rolls decided at another price (from takers).
     mispricing: f64,
     /// Realised gains of hedge inventory sold after the roll that shed it (exposure, not a
@@ -294,6 +305,16 @@ struct State {
     member_units: Vec<f64>,
     /// TWAP execution: ETH to sell at step `s` and its basis, in slot `s % patience`.
     pending: Vec<Lot>,
+    /// Passive orders and auction lots of the path, in placement order.
+    orders: Vec<Order>,
+    /// Indices of the orders that may be open, oldest first.
+    order_fifo: VecDeque<u32>,
+    /// Open passive asks (lowest price on top) and bids (highest on top).
+    asks: BinaryHeap<HeapEntry>,
+    bids: BinaryHeap<HeapEntry>,
+    live_orders: usize,
+    /// The market's log price at the end of the previous step (a passive order's bridge).
+    last_log: f64,
     /// No settlement is due before this time (a lower bound; `settle_due` recomputes it).
     next_due: f64,
     history: PriceHistory,
@@ -364,7 +385,13 @@ impl PnWorld {
             target: spec.roll_target,
             ln_target: spec.roll_target.ln(),
             fee: spec.fee,
-            patience: spec.patience_steps as usize,
+            style: spec.execution,
+            patience: match spec.execution {
+                Execution::Twap { slices } => slices as usize,
+                _ => 1,
+            },
+            buy_back: spec.hedge_buy_back,
+            bridge_var: env.process_vol * env.process_vol * env.dt_years,
             band_delta: spec.band_delta.unwrap_or(1.0),
             band_q: 0.0,
             calendar_every: spec.calendar_every_steps.unwrap_or(1).max(1) as usize,
@@ -477,6 +504,12 @@ impl PnWorld {
             next: vec![NONE; n],
             member_units: vec![0.0; n],
             pending: vec![Lot::default(); sh.patience],
+            orders: Vec::with_capacity(64),
+            order_fifo: VecDeque::with_capacity(64),
+            asks: BinaryHeap::with_capacity(64),
+            bids: BinaryHeap::with_capacity(64),
+            live_orders: 0,
+            last_log: 0.0,
             next_due: f64::NEG_INFINITY,
             history: PriceHistory::new(capacity),
             acc: PathAcc::default(),
@@ -534,9 +567,19 @@ impl PnWorld {
 }
 
 impl State {
-    fn step(&mut self, sh: &Shared, ctx: &StepCtx, market: &mut WorldMarket, ev: &mut EventSink) {
+    fn step(
+        &mut self,
+        sh: &Shared,
+        ctx: &StepCtx,
+        market: &mut WorldMarket,
+        rng: &mut PathRng,
+        ev: &mut EventSink,
+    ) {
         let now = ctx.time_years;
         let last = ctx.step + 1 >= ctx.steps;
+        if self.live_orders > 0 {
+            self.work_orders(sh, ctx.step, market, rng, ev);
+        }
         let mut carry = self.take_carry(sh, ctx.step, last);
         let rolling = sh.policy != RollPolicy::Hold;
         let calendar = sh.policy == RollPolicy::Calendar && (ctx.step + 1) % sh.calendar_every == 0;
@@ -581,7 +624,8 @@ impl State {
                 }
                 // The trade belongs to this step's latest round with rolls.
                 let at = TradeAt { step: ctx.step, round: rounds.saturating_sub(1) as u32 };
-                let traded = self.execute_round(sh, &mut carry, out.sell, p0, at, last, market, ev);
+                let shed = if sh.buy_back { out.net } else { out.sell };
+                let traded = self.execute_round(sh, &mut carry, shed, p0, at, last, market, ev);
                 if !traded && out.rolled == 0 {
                     break;
                 }
@@ -596,6 +640,9 @@ impl State {
         if sh.p_drift_every > 0 && (ctx.step + 1) % sh.p_drift_every == 0 {
             self.mark(sh, now, market.price());
         }
+        if matches!(sh.style, Execution::Passive { .. }) {
+            self.last_log = market.log_price();
+        }
     }
 }
 
@@ -609,6 +656,12 @@ impl Primitive for PnWorld {
         st.heap.clear();
         st.fifo.clear();
         st.pending.fill(Lot::default());
+        st.orders.clear();
+        st.order_fifo.clear();
+        st.asks.clear();
+        st.bids.clear();
+        st.live_orders = 0;
+        st.last_log = market.log_price();
         st.next_due = f64::NEG_INFINITY;
         st.history.clear();
         st.history.push_ln(0.0, market.log_price());
@@ -625,9 +678,9 @@ impl Primitive for PnWorld {
         st.p0 = v0;
     }
 
-    fn step(&mut self, ctx: &StepCtx, market: &mut WorldMarket, _rng: &mut PathRng, events: &mut EventSink) {
+    fn step(&mut self, ctx: &StepCtx, market: &mut WorldMarket, rng: &mut PathRng, events: &mut EventSink) {
         let sh = &*self.sh;
-        self.st.step(sh, ctx, market, events);
+        self.st.step(sh, ctx, market, rng, events);
     }
 
     fn end_path(&mut self, ctx: &StepCtx, market: &WorldMarket, metrics: &mut PathMetrics) {

@@ -179,6 +179,11 @@ impl State {
             return empty;
         }
         let p_new = x * sh.new_p_per_x;
+        // A price so low (a collapse through the liquidity model's floor) that a fresh roll is
+        // worth nothing: nothing can roll into it.
+        if !(p_new > 0.0 && p_new.is_finite()) {
+            return empty;
+        }
         // The rolls are booked at the true market price; under a roll oracle that reads another
         // price the exchange of equal values at `x` moves value between P holder and takers.
         let mispriced = market_price != x;

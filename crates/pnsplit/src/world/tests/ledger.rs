@@ -110,8 +110,22 @@ fn deferred_counts_the_rolls_that_wait() {
     assert_eq!(m.deferred, 0);
 }
 
-/// A spec for the conservation property: every payoff, policy and settlement error.
-fn conservation_spec(policy: u8, payoff: u8, error: f64, delay: bool, patience: u32, osm: bool) -> PnSpec {
+/// A spec for the conservation property: every payoff, policy, settlement error and execution.
+fn conservation_spec(
+    policy: u8,
+    payoff: u8,
+    error: f64,
+    delay: bool,
+    exec: u8,
+    buy_back: bool,
+    osm: bool,
+) -> PnSpec {
+    let execution = match exec {
+        0 => Execution::Market {},
+        1 => Execution::Twap { slices: 3 },
+        2 => Execution::Passive { spread: 0.003, max_wait_steps: 5 },
+        _ => Execution::Auction { max_discount: 0.02, ramp_steps: 6 },
+    };
     let base = PnSpec {
         pricing_vol: Some(0.9),
         maturity_days: Some(4.0),
@@ -122,7 +136,8 @@ fn conservation_spec(policy: u8, payoff: u8, error: f64, delay: bool, patience: 
             ..Default::default()
         },
         p_drift_every_steps: 12,
-        patience_steps: patience,
+        execution,
+        hedge_buy_back: buy_back,
         roll_oracle: if osm { OracleModel::Osm { hop_hours: 1.0 } } else { OracleModel::Spot },
         ..PnSpec::default()
     };
@@ -143,10 +158,11 @@ fn conservation_spec(policy: u8, payoff: u8, error: f64, delay: bool, patience: 
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(96))]
 
     /// Every event's bookings, and every path's ledger, sum to zero within 1e-9 of the largest
-    /// term, for every payoff, policy, settlement error, execution and friction; and the
+    /// term, for every payoff, policy, settlement error, roll oracle, execution style (with and
+    /// without buy-backs) and friction; and the
     /// events' bookings plus the premium make the path's ledger when every settlement has a
     /// row (no publication delay cut by the horizon).
     #[test]
@@ -155,13 +171,14 @@ proptest! {
         payoff in 0u8..3,
         error in -0.05f64..0.05,
         delay in any::<bool>(),
-        patience in prop_oneof![Just(1u32), Just(3u32)],
+        exec in 0u8..4,
+        buy_back in any::<bool>(),
         osm in any::<bool>(),
         gas in prop_oneof![Just(0.0), Just(7.5)],
         frontrun in prop_oneof![Just(0.0), Just(0.4)],
         seed in 0u64..1000,
     ) {
-        let spec = conservation_spec(policy, payoff, error, delay, patience, osm);
+        let spec = conservation_spec(policy, payoff, error, delay, exec, buy_back, osm);
         let mut rng = stream(seed, 0, Purpose::Setup);
         let cohort = Cohort {
             borrowers: (0..20)

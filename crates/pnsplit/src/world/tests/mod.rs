@@ -2,11 +2,12 @@ use super::*;
 use crate::b2;
 use crate::pricing::p_value_delta;
 use crate::settlement::{settle, Manipulation, SettlementMethod, SettlementSpec};
-use crate::spec::PayoffShape;
+use crate::spec::{Execution, PayoffShape};
 use headroom_market::{stream, Borrower, Liquidity, OracleModel, Purpose};
 use headroom_market::{Event, EventKind, Frictions};
 use rand::RngExt;
 
+mod execution;
 mod ledger;
 
 const HOUR: f64 = 1.0 / 8760.0;
@@ -151,7 +152,7 @@ fn patient_roll_by_hand() {
         maturity_days: Some(30.0),
         pricing_vol: Some(0.9),
         p_drift_every_steps: 0,
-        patience_steps: 4,
+        execution: Execution::Twap { slices: 4 },
         ..PnSpec::default()
     };
     let (m, _, _) = run_manual(&spec, &one_holder(10.0, 2500.0), &[3000.0; 4], false);
@@ -317,7 +318,12 @@ fn variants() -> Vec<(&'static str, PnSpec)> {
         ),
         (
             "trigger-before",
-            PnSpec { maturity_days: Some(12.0), roll_before_days: 2.0, patience_steps: 3, ..base.clone() },
+            PnSpec {
+                maturity_days: Some(12.0),
+                roll_before_days: 2.0,
+                execution: Execution::Twap { slices: 3 },
+                ..base.clone()
+            },
         ),
         (
             "band",
@@ -472,7 +478,10 @@ fn reference_path(spec: &PnSpec, cohort: &Cohort, prices: &[f64]) -> PathMetrics
     hist.push(0.0, 3000.0);
     let window = spec.settlement.window_hours / 8760.0;
     let delay = spec.settlement.delay_hours / 8760.0;
-    let n_pat = spec.patience_steps as usize;
+    let n_pat = match spec.execution {
+        Execution::Twap { slices } => slices as usize,
+        _ => 1,
+    };
     // Pending slices: (ETH, basis: the ETH times the market price of the round that shed it).
     let mut pending = vec![(0.0, 0.0); n_pat];
     let mut m = PathMetrics::default();

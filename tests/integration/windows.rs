@@ -204,6 +204,23 @@ fn window_shards_merge_to_the_unsharded_bytes() {
 }
 
 #[test]
+fn the_shipped_history_experiment_validates() {
+    let tmp = tempdir();
+    let e = root().join("experiments/history/eth-30d-windows.toml");
+    let o = run_in(tmp.path(), &["validate", e.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        text.contains(
+            "# 1979 windows from 2018-06-24T09:00:00Z to 2024-02-25T09:00:00Z (64 skipped across missing rows); \
+             summary se by batch means of 60 windows"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("paths = 1979"), "{text}");
+}
+
+#[test]
 fn bad_window_keys_are_errors() {
     let tmp = tempdir();
     let d = tmp.path();

@@ -69,7 +69,7 @@ pub(super) struct Table {
     pub info: WindowsInfo,
 }
 
-/// A timestamp key of the process within the file's rows.
+/// A time key of the process (`first`, `last`) within the span of the file's rows.
 fn timestamp(s: &PriceSeries, key: &str, text: &str) -> Result<i64, MarketError> {
     let t = series::parse_timestamp(text).ok_or_else(|| {
         MarketError::invalid(key, text, "must be a UTC time of the form YYYY-MM-DDTHH:MM:SSZ")
@@ -94,8 +94,8 @@ fn timestamp(s: &PriceSeries, key: &str, text: &str) -> Result<i64, MarketError>
 /// ending by `last` (default: the last row).
 ///
 /// Errors name the key: `file` (a step other than `dt`), `stride_hours` (not a whole number of
-/// steps), `first` and `last` (not a timestamp within the file, or not in order), `steps` (no
-/// window fits).
+/// steps), `first` (not a row's time) and `last` (not a time within the file, or not after
+/// `first`), `steps` (no window fits).
 pub(super) fn build(
     s: &PriceSeries,
     stride_hours: f64,
@@ -118,6 +118,18 @@ pub(super) fn build(
     let lookback_steps = (lookback_secs as f64 / step as f64).ceil() as usize;
     let n = s.times.len();
     let t_first = first.map(|f| timestamp(s, "first", f)).transpose()?;
+    if let (Some(t), Some(text)) = (t_first, first) {
+        if s.find(t).is_none() {
+            return Err(MarketError::invalid(
+                "first",
+                text,
+                format!(
+                    "must be the timestamp_utc of a row of {} (the grid of starts begins there)",
+                    s.file.display()
+                ),
+            ));
+        }
+    }
     let t_last = last.map(|l| timestamp(s, "last", l)).transpose()?.unwrap_or(s.times[n - 1]);
     if let (Some(f), Some(l)) = (t_first, last) {
         if t_last <= f {

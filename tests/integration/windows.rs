@@ -1,6 +1,7 @@
 //! Historical simulation (`model = "windows"`): every window of the bundled hourly ETH/USD as a
-//! path; each equals the replay of its window; shards merge to the unsharded bytes; summary.csv's
-//! standard errors come from batch means; bad keys are errors.
+//! path; each equals the replay of its window; shards merge to the unsharded bytes, and one thread
+//! gives the bytes of two; summary.csv's standard errors come from batch means; bad keys are
+//! errors.
 
 use crate::common::{root, run_in, stderr, tempdir};
 use headroom_market::{Exogenous, Ladder, ProcessSpec};
@@ -192,10 +193,12 @@ fn window_shards_merge_to_the_unsharded_bytes() {
         );
     }
     run_ok(d, &["merge", "s1", "s2", "s0", "--out", "merged"]);
+    run_ok(d, &["run", "w.toml", "--threads", "1", "--out", "one", "--events", "--event-paths", "5"]);
     for f in ["paths.csv", "summary.csv", "events.csv"] {
         let a = fs::read(d.join("full").join(f)).unwrap();
         let b = fs::read(d.join("merged").join(f)).unwrap();
         assert!(a == b, "{f} of the merge differs from the unsharded run");
+        assert!(a == fs::read(d.join("one").join(f)).unwrap(), "{f} on one thread differs");
     }
     let (a, b) = (manifest(&d.join("full")), manifest(&d.join("merged")));
     for key in ["windows", "summary_se", "config_hash", "paths"] {

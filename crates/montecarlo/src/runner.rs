@@ -165,15 +165,14 @@ impl Experiment {
         };
         // Under `windows` the worlds below are window 0's; each path rebuilds its own.
         let window_cohort = if window0.is_some() { windows::by_strike(&cohort) } else { Cohort::default() };
-        let (env, cohort0) = match window0 {
+        let mut scaled = Cohort::default();
+        let (env, cohort_for_worlds) = match window0 {
             Some(w) => {
-                let mut scaled = Cohort::default();
                 windows::scale_cohort(&window_cohort, w.start_price / spec.market.start_price, &mut scaled);
-                (windows::window_env(&env, &w), scaled)
+                (windows::window_env(&env, &w), &scaled)
             }
-            None => (env, cohort.clone()),
+            None => (env, &cohort),
         };
-        let cohort_for_worlds = &cohort0;
         let resilience = spec.market.resilience_half_life_hours.map(|h| h / 24.0 / 365.0);
         let liquidity = spec.market.liquidity.clone();
         let market = |oracle, errors| {

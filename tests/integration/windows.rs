@@ -119,6 +119,23 @@ fn every_window_is_a_path_and_equals_its_replay() {
         assert_eq!(*v, exo.window(i as u64).unwrap().known_vol, "window {i}");
     }
     assert!(column(&paths, "cdp", "exits").iter().sum::<f64>() > 0.0, "2020 liquidates someone");
+    // windows.csv says which window each path replayed.
+    let table = fs::read_to_string(d.join("full/windows.csv")).unwrap();
+    let rows: Vec<&str> = table.lines().collect();
+    assert_eq!(rows[0], "path,start_utc,start_price,known_vol");
+    assert_eq!(rows.len(), WINDOWS + 1);
+    assert_eq!(rows[1].split(',').take(2).collect::<Vec<_>>(), ["0", FIRST]);
+    for (i, row) in rows[1..].iter().enumerate() {
+        let w = exo.window(i as u64).unwrap();
+        let f: Vec<&str> = row.split(',').collect();
+        assert_eq!(f[0], i.to_string());
+        assert_eq!(f[1], headroom_market::process::format_time(w.start_time));
+        assert_eq!(
+            (f[2].parse::<f64>().unwrap(), f[3].parse::<f64>().unwrap()),
+            (w.start_price, w.known_vol)
+        );
+    }
+    assert_eq!(rows[72].split(',').nth(1), Some("2020-03-12T00:00:00Z"), "window 71: Black Thursday");
 
     // Window i is the replay of its 72 hours from its first close, with the cohort scaled to
     // that close (collateral kept, debts times S_w / 200) and priced at the same month-before
@@ -194,7 +211,7 @@ fn window_shards_merge_to_the_unsharded_bytes() {
     }
     run_ok(d, &["merge", "s1", "s2", "s0", "--out", "merged"]);
     run_ok(d, &["run", "w.toml", "--threads", "1", "--out", "one", "--events", "--event-paths", "5"]);
-    for f in ["paths.csv", "summary.csv", "events.csv"] {
+    for f in ["paths.csv", "summary.csv", "events.csv", "windows.csv"] {
         let a = fs::read(d.join("full").join(f)).unwrap();
         let b = fs::read(d.join("merged").join(f)).unwrap();
         assert!(a == b, "{f} of the merge differs from the unsharded run");

@@ -13,7 +13,7 @@ use crate::stats::overlap::SeMethod;
 use crate::windows;
 use headroom_cdp::CdpWorld;
 use headroom_market::{
-    stream, Cohort, Event, EventSink, Exogenous, PathMetrics, PathRng, Primitive, Purpose, StepCtx,
+    stream, Cohort, Event, EventSink, Exogenous, PathMetrics, PathRng, Primitive, Purpose, StepCtx, Window,
     WindowsInfo, WorldEnv, WorldMarket,
 };
 use headroom_pnsplit::PnWorld;
@@ -115,6 +115,9 @@ pub struct RunResult {
     pub metrics: Vec<Vec<PathMetrics>>,
     /// Events of the recorded paths: (path, world, event), by path then world.
     pub events: Vec<(u64, WorldKind, Event)>,
+    /// Under a `windows` process, the window of each path (`windows[i]`: path `first_path + i`;
+    /// empty otherwise): windows.csv.
+    pub windows: Vec<Window>,
 }
 
 impl RunResult {
@@ -292,7 +295,8 @@ impl Experiment {
         let mut events = events.into_inner().unwrap_or_else(|e| e.into_inner());
         events.sort_by_key(|(path, kind, _, seq)| (*path, *kind, *seq));
         let events = events.into_iter().map(|(p, k, e, _)| (p, k, e)).collect();
-        Ok(RunResult { first_path: first, kinds, metrics, events })
+        let windows = opts.paths.clone().filter_map(|p| self.exo.window(p)).collect();
+        Ok(RunResult { first_path: first, kinds, metrics, events, windows })
     }
 
     fn run_chunk(

@@ -217,6 +217,29 @@ fn window_shards_merge_to_the_unsharded_bytes() {
         assert!(a == b, "{f} of the merge differs from the unsharded run");
         assert!(a == fs::read(d.join("one").join(f)).unwrap(), "{f} on one thread differs");
     }
+    // A shard whose windows.csv is missing or broken is an error naming it.
+    let fail = |args: &[&str], needle: &str| {
+        let o = run_in(d, args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+    };
+    let copy = |name: &str| {
+        fs::create_dir_all(d.join(name)).unwrap();
+        for e in fs::read_dir(d.join("s1")).unwrap() {
+            let e = e.unwrap();
+            fs::copy(e.path(), d.join(name).join(e.file_name())).unwrap();
+        }
+    };
+    copy("s1-none");
+    let m = fs::read_to_string(d.join("s1-none/manifest.json")).unwrap();
+    fs::write(d.join("s1-none/manifest.json"), m.replace(",\n    \"windows.csv\"", "")).unwrap();
+    fail(&["merge", "s0", "s1-none", "s2", "--out", "m2"], "windows.csv is in some shards only");
+    copy("s1-bad");
+    let w = fs::read_to_string(d.join("s1-bad/windows.csv")).unwrap();
+    fs::write(d.join("s1-bad/windows.csv"), w.replacen("2020-", "2020/", 1)).unwrap();
+    fail(&["merge", "s0", "s1-bad", "s2", "--out", "m2"], "windows.csv: line 2: start_utc: not a UTC time");
+    assert!(!d.join("m2").exists());
+
     let (a, b) = (manifest(&d.join("full")), manifest(&d.join("merged")));
     for key in ["windows", "summary_se", "config_hash", "paths"] {
         assert_eq!(a[key], b[key], "{key}");

@@ -179,6 +179,8 @@ fn every_window_is_a_path_and_equals_its_replay() {
         (row[2].parse().unwrap(), row[4].parse().unwrap(), row[5].parse().unwrap());
     assert_eq!(se, batch_means_se(&vols, BLOCK));
     assert!(se > 3.0 * std / n.sqrt(), "se {se} vs naive {}", std / n.sqrt());
+    let zero = summary.lines().find(|l| l.starts_with("pn,wrongful_exits,")).unwrap();
+    assert_eq!(zero.split(',').nth(5), Some("0.0"), "a constant has se 0: {zero}");
 
     // --paths takes the first windows.
     run_ok(d, &["run", "w.toml", "--paths", "10", "--out", "ten"]);

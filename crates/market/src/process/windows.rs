@@ -8,7 +8,6 @@
 use super::csv_series::{file_step, step_ranges, trailing_vol};
 use crate::error::MarketError;
 use crate::series::{self, PriceSeries};
-use std::sync::Arc;
 
 /// Days of returns before a window (or a replay) whose realised volatility is the pricing
 /// volatility a trader knew at its start.
@@ -53,18 +52,19 @@ impl WindowsInfo {
     }
 }
 
-/// The windows of a file: its returns (shared), each window's first row and what was known then.
+/// The windows of a file: its returns, each window's first row and what was known then (built
+/// once, shared by every path behind an `Arc`).
 #[derive(Debug)]
 pub(super) struct Table {
     /// `returns[i] = ln(close_{i+1} / close_i)` for every pair of consecutive rows (a window
     /// never reads one across a missing row).
-    pub returns: Arc<[f64]>,
+    pub returns: Vec<f64>,
     /// Each step's range from the candles ([`step_ranges`]), when the file has `high` and `low`.
-    pub ranges: Option<Arc<[(f64, f64)]>>,
+    pub ranges: Option<Vec<(f64, f64)>>,
     /// The first row of each window.
-    pub rows: Arc<[u32]>,
+    pub rows: Vec<u32>,
     /// Each window's start and known volatility.
-    pub windows: Arc<[Window]>,
+    pub windows: Vec<Window>,
     /// The summary.
     pub info: WindowsInfo,
 }
@@ -183,14 +183,8 @@ pub(super) fn build(
         first_start: series::format_timestamp(first_w.start_time),
         last_end: series::format_timestamp(last_w.start_time + span),
     };
-    let returns: Vec<f64> = s.closes.windows(2).map(|w| (w[1] / w[0]).ln()).collect();
-    Ok(Table {
-        returns: returns.into(),
-        ranges: step_ranges(s).map(Into::into),
-        rows: rows.into(),
-        windows: windows.into(),
-        info,
-    })
+    let returns = s.closes.windows(2).map(|w| (w[1] / w[0]).ln()).collect();
+    Ok(Table { returns, ranges: step_ranges(s), rows, windows, info })
 }
 
 #[cfg(test)]

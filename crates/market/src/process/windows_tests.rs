@@ -251,3 +251,14 @@ fn shipped_file_windows_and_replay_know_the_month_before() {
     let ex = build(&ProcessSpec::Replay { file, start: None }, HOUR, 72).unwrap();
     assert_eq!(ex.known_vol(), None);
 }
+
+#[test]
+fn windows_keys_and_defaults() {
+    let parse = |text: &str| toml::from_str::<ProcessSpec>(text).map_err(|e| e.to_string());
+    assert_eq!(
+        parse("model = \"windows\"\nfile = \"x.csv\"").unwrap(),
+        ProcessSpec::Windows { file: "x.csv".into(), stride_hours: 24.0, first: None, last: None }
+    );
+    let e = parse("model = \"windows\"\nfile = \"x.csv\"\nstride = 24").unwrap_err();
+    assert!(e.contains("unknown field `stride`"), "{e}");
+}

@@ -1,6 +1,7 @@
 //! Historical simulation (`model = "windows"`): every window of the bundled hourly ETH/USD as a
-//! path; each equals the replay of its window; shards merge to the unsharded bytes; summary.csv's
-//! standard errors come from batch means; bad keys are errors.
+//! path; each equals the replay of its window; shards merge to the unsharded bytes, and one thread
+//! gives the bytes of two; summary.csv's standard errors come from batch means; bad keys are
+//! errors.
 
 use crate::common::{root, run_in, stderr, tempdir};
 use headroom_market::{Exogenous, Ladder, ProcessSpec};
@@ -118,6 +119,23 @@ fn every_window_is_a_path_and_equals_its_replay() {
         assert_eq!(*v, exo.window(i as u64).unwrap().known_vol, "window {i}");
     }
     assert!(column(&paths, "cdp", "exits").iter().sum::<f64>() > 0.0, "2020 liquidates someone");
+    // windows.csv says which window each path replayed.
+    let table = fs::read_to_string(d.join("full/windows.csv")).unwrap();
+    let rows: Vec<&str> = table.lines().collect();
+    assert_eq!(rows[0], "path,start_utc,start_price,known_vol");
+    assert_eq!(rows.len(), WINDOWS + 1);
+    assert_eq!(rows[1].split(',').take(2).collect::<Vec<_>>(), ["0", FIRST]);
+    for (i, row) in rows[1..].iter().enumerate() {
+        let w = exo.window(i as u64).unwrap();
+        let f: Vec<&str> = row.split(',').collect();
+        assert_eq!(f[0], i.to_string());
+        assert_eq!(f[1], headroom_market::process::format_time(w.start_time));
+        assert_eq!(
+            (f[2].parse::<f64>().unwrap(), f[3].parse::<f64>().unwrap()),
+            (w.start_price, w.known_vol)
+        );
+    }
+    assert_eq!(rows[72].split(',').nth(1), Some("2020-03-12T00:00:00Z"), "window 71: Black Thursday");
 
     // Window i is the replay of its 72 hours from its first close, with the cohort scaled to
     // that close (collateral kept, debts times S_w / 200) and priced at the same month-before
@@ -161,6 +179,8 @@ fn every_window_is_a_path_and_equals_its_replay() {
         (row[2].parse().unwrap(), row[4].parse().unwrap(), row[5].parse().unwrap());
     assert_eq!(se, batch_means_se(&vols, BLOCK));
     assert!(se > 3.0 * std / n.sqrt(), "se {se} vs naive {}", std / n.sqrt());
+    let zero = summary.lines().find(|l| l.starts_with("pn,wrongful_exits,")).unwrap();
+    assert_eq!(zero.split(',').nth(5), Some("0.0"), "a constant has se 0: {zero}");
 
     // --paths takes the first windows.
     run_ok(d, &["run", "w.toml", "--paths", "10", "--out", "ten"]);
@@ -192,15 +212,57 @@ fn window_shards_merge_to_the_unsharded_bytes() {
         );
     }
     run_ok(d, &["merge", "s1", "s2", "s0", "--out", "merged"]);
-    for f in ["paths.csv", "summary.csv", "events.csv"] {
+    run_ok(d, &["run", "w.toml", "--threads", "1", "--out", "one", "--events", "--event-paths", "5"]);
+    for f in ["paths.csv", "summary.csv", "events.csv", "windows.csv"] {
         let a = fs::read(d.join("full").join(f)).unwrap();
         let b = fs::read(d.join("merged").join(f)).unwrap();
         assert!(a == b, "{f} of the merge differs from the unsharded run");
+        assert!(a == fs::read(d.join("one").join(f)).unwrap(), "{f} on one thread differs");
     }
+    // A shard whose windows.csv is missing or broken is an error naming it.
+    let fail = |args: &[&str], needle: &str| {
+        let o = run_in(d, args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+    };
+    let copy = |name: &str| {
+        fs::create_dir_all(d.join(name)).unwrap();
+        for e in fs::read_dir(d.join("s1")).unwrap() {
+            let e = e.unwrap();
+            fs::copy(e.path(), d.join(name).join(e.file_name())).unwrap();
+        }
+    };
+    copy("s1-none");
+    let m = fs::read_to_string(d.join("s1-none/manifest.json")).unwrap();
+    fs::write(d.join("s1-none/manifest.json"), m.replace(",\n    \"windows.csv\"", "")).unwrap();
+    fail(&["merge", "s0", "s1-none", "s2", "--out", "m2"], "windows.csv is in some shards only");
+    copy("s1-bad");
+    let w = fs::read_to_string(d.join("s1-bad/windows.csv")).unwrap();
+    fs::write(d.join("s1-bad/windows.csv"), w.replacen("2020-", "2020/", 1)).unwrap();
+    fail(&["merge", "s0", "s1-bad", "s2", "--out", "m2"], "windows.csv: line 2: start_utc: not a UTC time");
+    assert!(!d.join("m2").exists());
+
     let (a, b) = (manifest(&d.join("full")), manifest(&d.join("merged")));
     for key in ["windows", "summary_se", "config_hash", "paths"] {
         assert_eq!(a[key], b[key], "{key}");
     }
+}
+
+#[test]
+fn the_shipped_history_experiment_validates() {
+    let tmp = tempdir();
+    let e = root().join("experiments/history/eth-30d-windows.toml");
+    let o = run_in(tmp.path(), &["validate", e.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        text.contains(
+            "# 1979 windows from 2018-06-24T09:00:00Z to 2024-02-25T09:00:00Z (64 skipped across missing rows); \
+             summary se by batch means of 60 windows"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("paths = 1979"), "{text}");
 }
 
 #[test]

@@ -33,8 +33,10 @@ pub struct WorldEnv {
     pub dt_years: f64,
     /// Start price of every path, USD.
     pub start_price: f64,
-    /// The process's annualised volatility (GBM's sigma, a bootstrap's realised volatility):
-    /// the default pricing volatility of the P/N split.
+    /// The annualised volatility known at the start of a path (`Exogenous::known_vol`: GBM's
+    /// sigma, a bootstrap's file's realised volatility, a replay's or a window's month before):
+    /// the default pricing volatility of the P/N split. NaN when nothing was known (a replay from
+    /// its file's first row); the experiment then requires the P/N split's own `pricing_vol`.
     pub process_vol: f64,
     /// Gas and sandwiches of every trade (the `[market]` table's `gas_usd`, `frontrun_share`).
     pub frictions: crate::frictions::Frictions,

@@ -1,4 +1,4 @@
-//! Writing a result folder: paths.csv, summary.csv, events.csv and manifest.json, into a
+//! Writing a result folder: paths.csv, summary.csv, events.csv, windows.csv and manifest.json, into a
 //! temporary folder renamed into place, so a failed run leaves nothing half-written and never
 //! touches an earlier result.
 
@@ -222,6 +222,9 @@ fn write_into(dir: &Path, info: &RunInfo, result: &RunResult, opts: &WriteOption
     if opts.events_csv {
         write_events_csv(&dir.join("events.csv"), result)?;
     }
+    if !result.windows.is_empty() {
+        crate::windows::write_windows_csv(&dir.join("windows.csv"), result)?;
+    }
     let manifest = manifest(info, result, opts);
     let file = dir.join("manifest.json");
     let text = serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n";
@@ -329,7 +332,7 @@ fn manifest(info: &RunInfo, result: &RunResult, opts: &WriteOptions) -> serde_js
         "generator": GENERATOR_NAME,
         "threads": opts.threads,
         "wall_seconds": opts.wall_seconds,
-        "files": files(opts),
+        "files": files(opts, result),
         "summary_se": info.se.to_json(),
     });
     if let (Some(w), Some(obj)) = (&info.windows, m.as_object_mut()) {
@@ -338,13 +341,16 @@ fn manifest(info: &RunInfo, result: &RunResult, opts: &WriteOptions) -> serde_js
     m
 }
 
-fn files(opts: &WriteOptions) -> Vec<&'static str> {
+fn files(opts: &WriteOptions, result: &RunResult) -> Vec<&'static str> {
     let mut f = vec!["summary.csv", "manifest.json"];
     if opts.paths_csv || opts.shard.is_some() {
         f.insert(0, "paths.csv");
     }
     if opts.events_csv {
         f.push("events.csv");
+    }
+    if !result.windows.is_empty() {
+        f.push("windows.csv");
     }
     f
 }

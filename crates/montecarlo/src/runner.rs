@@ -13,7 +13,7 @@ use crate::stats::overlap::SeMethod;
 use crate::windows;
 use headroom_cdp::CdpWorld;
 use headroom_market::{
-    stream, Cohort, Event, EventSink, Exogenous, PathMetrics, PathRng, Primitive, Purpose, StepCtx,
+    stream, Cohort, Event, EventSink, Exogenous, PathMetrics, PathRng, Primitive, Purpose, StepCtx, Window,
     WindowsInfo, WorldEnv, WorldMarket,
 };
 use headroom_pnsplit::PnWorld;
@@ -145,6 +145,9 @@ pub struct RunResult {
     pub metrics: Vec<Vec<PathMetrics>>,
     /// Events of the recorded paths: (path, world, event), by path then world.
     pub events: Vec<(u64, WorldKind, Event)>,
+    /// Under a `windows` process, the window of each path (`windows[i]`: path `first_path + i`;
+    /// empty otherwise): windows.csv.
+    pub windows: Vec<Window>,
 }
 
 impl RunResult {
@@ -196,15 +199,14 @@ impl Experiment {
         };
         // Under `windows` the worlds below are window 0's; each path rebuilds its own.
         let window_cohort = if window0.is_some() { windows::by_strike(&cohort) } else { Cohort::default() };
-        let (env, cohort0) = match window0 {
+        let mut scaled = Cohort::default();
+        let (env, cohort_for_worlds) = match window0 {
             Some(w) => {
-                let mut scaled = Cohort::default();
                 windows::scale_cohort(&window_cohort, w.start_price / spec.market.start_price, &mut scaled);
-                (windows::window_env(&env, &w), scaled)
+                (windows::window_env(&env, &w), &scaled)
             }
-            None => (env, cohort.clone()),
+            None => (env, &cohort),
         };
-        let cohort_for_worlds = &cohort0;
         let resilience = spec.market.resilience_half_life_hours.map(|h| h / 24.0 / 365.0);
         let liquidity = spec.market.liquidity.clone();
         let market = |oracle, errors| {
@@ -324,7 +326,8 @@ impl Experiment {
         let mut events = events.into_inner().unwrap_or_else(|e| e.into_inner());
         events.sort_by_key(|(path, kind, _, seq)| (*path, *kind, *seq));
         let events = events.into_iter().map(|(p, k, e, _)| (p, k, e)).collect();
-        Ok(RunResult { first_path: first, kinds, metrics, events })
+        let windows = opts.paths.clone().filter_map(|p| self.exo.window(p)).collect();
+        Ok(RunResult { first_path: first, kinds, metrics, events, windows })
     }
 
     fn run_chunk(

@@ -5,11 +5,18 @@
 //! is, row for row, the replay of window `i` (tested). Formulas: docs/MODEL.md (Historical
 //! simulation).
 
+use crate::columns::fmt_f64;
 use crate::error::{Error, Result};
+use crate::output::{csv_err, csv_writer};
+use crate::runner::RunResult;
 use crate::spec::{ExperimentSpec, WorldKind};
+use headroom_market::process::{format_time, parse_time};
 use headroom_market::{Borrower, Cohort, Exogenous, ProcessSpec, Window, WorldEnv, LOOKBACK_DAYS};
 use headroom_pnsplit::{PnSpec, PnWorld};
 use std::path::Path;
+
+/// The header of windows.csv: which window each path replayed.
+pub const WINDOWS_HEADER: [&str; 4] = ["path", "start_utc", "start_price", "known_vol"];
 
 /// The number of paths: the file's `paths` (which must not exceed the windows of a `windows`
 /// process), else every window, else [`crate::spec::DEFAULT_PATHS`].
@@ -83,7 +90,7 @@ pub(crate) fn window_env(env: &WorldEnv, w: &Window) -> WorldEnv {
 pub(crate) fn describe(path: u64, w: &Window) -> String {
     format!(
         "window {path}: starts at {} at {}, known volatility {}",
-        headroom_market::process::format_time(w.start_time),
+        format_time(w.start_time),
         w.start_price,
         w.known_vol
     )
@@ -110,4 +117,50 @@ pub(crate) fn check_every_window(
         })?;
     }
     Ok(())
+}
+
+/// Writes windows.csv for `result`: one row per path, `path,start_utc,start_price,known_vol` (the
+/// window's first row, its close and the volatility of the month before it).
+pub fn write_windows_csv(file: &Path, result: &RunResult) -> Result<()> {
+    let mut w = csv_writer(file)?;
+    w.write_record(WINDOWS_HEADER).map_err(|e| csv_err(file, e))?;
+    let mut fb = ryu::Buffer::new();
+    for (i, win) in result.windows.iter().enumerate() {
+        let path = (result.first_path + i as u64).to_string();
+        let price = fmt_f64(&mut fb, win.start_price).to_string();
+        let vol = fmt_f64(&mut fb, win.known_vol).to_string();
+        w.write_record([path, format_time(win.start_time), price, vol]).map_err(|e| csv_err(file, e))?;
+    }
+    w.flush().map_err(|e| Error::write(file, e))
+}
+
+/// Reads a shard's windows.csv back: `count` rows for paths `first..first + count`, in order.
+pub fn read_windows_csv(file: &Path, first: u64, count: u64) -> Result<Vec<Window>> {
+    let bad = |msg: String| Error::Merge(format!("{}: {msg}", file.display()));
+    let mut rdr = csv::Reader::from_path(file).map_err(|e| bad(e.to_string()))?;
+    let header = rdr.headers().map_err(|e| bad(e.to_string()))?.clone();
+    if !header.iter().eq(WINDOWS_HEADER) {
+        return Err(bad(format!("line 1: not a windows.csv header ({})", WINDOWS_HEADER.join(","))));
+    }
+    let mut out = Vec::with_capacity(count as usize);
+    for (i, rec) in rdr.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.map_err(|e| bad(format!("line {line}: {e}")))?;
+        let f = |j: usize| rec.get(j).unwrap_or("");
+        let num = |j: usize| {
+            f(j).parse::<f64>()
+                .map_err(|_| bad(format!("line {line}: column {}: not a number", WINDOWS_HEADER[j])))
+        };
+        let path = first + i as u64;
+        if f(0) != path.to_string() || i as u64 >= count {
+            return Err(bad(format!("line {line}: expected path {path} of {first}..{}", first + count)));
+        }
+        let start_time =
+            parse_time(f(1)).ok_or_else(|| bad(format!("line {line}: start_utc: not a UTC time")))?;
+        out.push(Window { start_time, start_price: num(2)?, known_vol: num(3)? });
+    }
+    if out.len() as u64 != count {
+        return Err(bad(format!("{} rows where the shard has {count} paths", out.len())));
+    }
+    Ok(out)
 }

@@ -41,6 +41,12 @@ pub fn format_time(t: i64) -> String {
     series::format_timestamp(t)
 }
 
+/// Reads a time of the form `YYYY-MM-DDTHH:MM:SSZ` (as price files and [`format_time`] write
+/// it) into seconds since 1970-01-01 00:00 UTC.
+pub fn parse_time(text: &str) -> Option<i64> {
+    series::parse_timestamp(text)
+}
+
 /// A built process: the spec with its data loaded and its shocks planned, shared read-only by
 /// every path (cloning it shares the loaded data).
 #[derive(Clone, Debug)]

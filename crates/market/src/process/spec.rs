@@ -132,7 +132,8 @@ pub enum ProcessSpec {
         /// file's steps; default 24.
         #[serde(default = "twenty_four")]
         stride_hours: f64,
-        /// The earliest start, a UTC time within the file (e.g. `"2020-01-01T00:00:00Z"`).
+        /// The earliest start, the `timestamp_utc` of a row (e.g. `"2020-01-01T00:00:00Z"`);
+        /// the grid of starts begins there.
         #[serde(default)]
         first: Option<String>,
         /// The latest end of a window, a UTC time within the file.

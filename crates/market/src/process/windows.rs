@@ -8,7 +8,6 @@
 use super::csv_series::{file_step, step_ranges, trailing_vol};
 use crate::error::MarketError;
 use crate::series::{self, PriceSeries};
-use std::sync::Arc;
 
 /// Days of returns before a window (or a replay) whose realised volatility is the pricing
 /// volatility a trader knew at its start.
@@ -53,23 +52,24 @@ impl WindowsInfo {
     }
 }
 
-/// The windows of a file: its returns (shared), each window's first row and what was known then.
+/// The windows of a file: its returns, each window's first row and what was known then (built
+/// once, shared by every path behind an `Arc`).
 #[derive(Debug)]
 pub(super) struct Table {
     /// `returns[i] = ln(close_{i+1} / close_i)` for every pair of consecutive rows (a window
     /// never reads one across a missing row).
-    pub returns: Arc<[f64]>,
+    pub returns: Vec<f64>,
     /// Each step's range from the candles ([`step_ranges`]), when the file has `high` and `low`.
-    pub ranges: Option<Arc<[(f64, f64)]>>,
+    pub ranges: Option<Vec<(f64, f64)>>,
     /// The first row of each window.
-    pub rows: Arc<[u32]>,
+    pub rows: Vec<u32>,
     /// Each window's start and known volatility.
-    pub windows: Arc<[Window]>,
+    pub windows: Vec<Window>,
     /// The summary.
     pub info: WindowsInfo,
 }
 
-/// A timestamp key of the process within the file's rows.
+/// A time key of the process (`first`, `last`) within the span of the file's rows.
 fn timestamp(s: &PriceSeries, key: &str, text: &str) -> Result<i64, MarketError> {
     let t = series::parse_timestamp(text).ok_or_else(|| {
         MarketError::invalid(key, text, "must be a UTC time of the form YYYY-MM-DDTHH:MM:SSZ")
@@ -94,8 +94,8 @@ fn timestamp(s: &PriceSeries, key: &str, text: &str) -> Result<i64, MarketError>
 /// ending by `last` (default: the last row).
 ///
 /// Errors name the key: `file` (a step other than `dt`), `stride_hours` (not a whole number of
-/// steps), `first` and `last` (not a timestamp within the file, or not in order), `steps` (no
-/// window fits).
+/// steps), `first` (not a row's time) and `last` (not a time within the file, or not after
+/// `first`), `steps` (no window fits).
 pub(super) fn build(
     s: &PriceSeries,
     stride_hours: f64,
@@ -118,6 +118,18 @@ pub(super) fn build(
     let lookback_steps = (lookback_secs as f64 / step as f64).ceil() as usize;
     let n = s.times.len();
     let t_first = first.map(|f| timestamp(s, "first", f)).transpose()?;
+    if let (Some(t), Some(text)) = (t_first, first) {
+        if s.find(t).is_none() {
+            return Err(MarketError::invalid(
+                "first",
+                text,
+                format!(
+                    "must be the timestamp_utc of a row of {} (the grid of starts begins there)",
+                    s.file.display()
+                ),
+            ));
+        }
+    }
     let t_last = last.map(|l| timestamp(s, "last", l)).transpose()?.unwrap_or(s.times[n - 1]);
     if let (Some(f), Some(l)) = (t_first, last) {
         if t_last <= f {
@@ -171,14 +183,8 @@ pub(super) fn build(
         first_start: series::format_timestamp(first_w.start_time),
         last_end: series::format_timestamp(last_w.start_time + span),
     };
-    let returns: Vec<f64> = s.closes.windows(2).map(|w| (w[1] / w[0]).ln()).collect();
-    Ok(Table {
-        returns: returns.into(),
-        ranges: step_ranges(s).map(Into::into),
-        rows: rows.into(),
-        windows: windows.into(),
-        info,
-    })
+    let returns = s.closes.windows(2).map(|w| (w[1] / w[0]).ln()).collect();
+    Ok(Table { returns, ranges: step_ranges(s), rows, windows, info })
 }
 
 #[cfg(test)]

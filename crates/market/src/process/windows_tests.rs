@@ -200,6 +200,17 @@ fn windows_errors_name_the_key() {
     };
     let e = build(&bad_time, HOUR, 24).unwrap_err();
     assert!(e.starts_with("first = 1 February: must be a UTC time"), "{e}");
+    let off_grid = ProcessSpec::Windows {
+        file: file.clone(),
+        stride_hours: 24.0,
+        first: Some("2024-01-31T00:30:00Z".into()),
+        last: None,
+    };
+    let e = build(&off_grid, HOUR, 24).unwrap_err();
+    assert!(e.starts_with("first = 2024-01-31T00:30:00Z: must be the timestamp_utc of a row of"), "{e}");
+    // The missing hour is not a row either.
+    let e = build(&windows(&file, 24.0, Some(GAP_HOUR), None), HOUR, 24).unwrap_err();
+    assert!(e.contains("must be the timestamp_utc of a row"), "{e}");
     let e = build(&windows(&dir.path().join("none.csv"), 24.0, None, None), HOUR, 24).unwrap_err();
     assert!(e.contains("none.csv"), "{e}");
 }
@@ -239,4 +250,15 @@ fn shipped_file_windows_and_replay_know_the_month_before() {
     // From the file's first row nothing was known before.
     let ex = build(&ProcessSpec::Replay { file, start: None }, HOUR, 72).unwrap();
     assert_eq!(ex.known_vol(), None);
+}
+
+#[test]
+fn windows_keys_and_defaults() {
+    let parse = |text: &str| toml::from_str::<ProcessSpec>(text).map_err(|e| e.to_string());
+    assert_eq!(
+        parse("model = \"windows\"\nfile = \"x.csv\"").unwrap(),
+        ProcessSpec::Windows { file: "x.csv".into(), stride_hours: 24.0, first: None, last: None }
+    );
+    let e = parse("model = \"windows\"\nfile = \"x.csv\"\nstride = 24").unwrap_err();
+    assert!(e.contains("unknown field `stride`"), "{e}");
 }

@@ -74,10 +74,10 @@ pub const MIN_BLOCKS: usize = 4;
 /// `S = sum (y_j - ybar)^2`, `P = sum_{j<k} (y_j - ybar)(y_{j+1} - ybar)`,
 /// `Var(ybar) ~ (S + 2P) / (k^2 - 3k - 2)` (unbiased up to `O(k^-3)`: `E[S + 2P] =
 /// (k^2 - 3k - 2) Var(ybar) + 4 (g0 + g1) / k`), and `se = sqrt(Var(ybar) k B / n)`: the mean of
-/// all `n` values has the variance of the `k B` blocked ones times `k B / n`. NaN when there are
-/// fewer than [`MIN_BLOCKS`] blocks or when `S + 2P <= 0` (a lag-1 correlation of the block
-/// means below -1/2, which a 1-dependent sequence cannot have: the blocks are too few or too
-/// short to tell).
+/// all `n` values has the variance of the `k B` blocked ones times `k B / n`. 0 when every block
+/// mean is the same (`S = 0`: a constant metric); NaN when there are fewer than [`MIN_BLOCKS`]
+/// blocks or when `S + 2P <= 0 < S` (a lag-1 correlation of the block means below -1/2, which a
+/// 1-dependent sequence cannot have: the blocks are too few or too short to tell).
 pub fn batch_means_se(x: &[f64], block: usize) -> f64 {
     let block = block.max(1);
     let k = x.len() / block;
@@ -89,6 +89,9 @@ pub fn batch_means_se(x: &[f64], block: usize) -> f64 {
     let kf = k as f64;
     let ybar = crate::stats::neumaier_sum(&means) / kf;
     let s: f64 = means.iter().map(|y| (y - ybar) * (y - ybar)).sum();
+    if s == 0.0 {
+        return 0.0; // every block has the same mean (a constant metric): no spread to report
+    }
     let p: f64 = means.windows(2).map(|w| (w[0] - ybar) * (w[1] - ybar)).sum();
     let var_ybar = (s + 2.0 * p) / (kf * kf - 3.0 * kf - 2.0);
     if var_ybar > 0.0 {
@@ -221,6 +224,7 @@ mod tests {
         let se = batch_means_se(&x, 2);
         assert!((se - (32.0f64 / 9.0).sqrt()).abs() < 1e-12, "{se}");
         assert!(batch_means_se(&x, 3).is_nan(), "3 blocks are too few");
+        assert_eq!(batch_means_se(&[0.0; 300], 60), 0.0, "a constant has no spread");
         // Alternating block means: lag-1 correlation below -1/2, no estimate.
         assert!(batch_means_se(&[1.0, -1.0, 1.0, -1.0, 1.0, -1.0], 1).is_nan());
         assert_eq!(SeMethod::Iid.se(&x), None);

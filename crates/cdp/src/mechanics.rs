@@ -1,27 +1,46 @@
 //! The liquidation rules of each mechanism, as pure functions of one position's collateral `c`
 //! (units), debt `d` (USD) and the price the liquidation uses.
 //!
-//! Accounting common to every mechanism (docs/MODEL.md): the fee is what third parties
-//! (liquidators, keepers, pools, the protocol, other borrowers) receive above the debt they take
-//! over, valued at the liquidation's price `x`:
-//! `fee = (collateral taken) x - (debt removed) + shortfall + incentives`, where the shortfall is
-//! the part of the debt no collateral covers (bad debt) and the incentives are flat rewards
-//! (Liquity's gas compensation, Maker's `tip` and `chip`). Sources are in docs/MODEL.md (The CDP model).
+//! Each rule returns an [`Outcome`]: what leaves the position and where it goes, in units of the
+//! collateral and in USD, so that [`crate::booking`] can book it in the ledger at the true market
+//! price. The units balance (`seized + returned + redistributed + left in the position = c`) and
+//! so do the USD flows (`takers_get - takers_pay + borrower + lender + protocol = 0`): the ledger's
+//! conservation rests on it (tested as a property).
+//!
+//! The breakdown every rule also returns (docs/MODEL.md, The ledger of the CDP world):
+//! `fee_usd`, the incentive the liquidation pays above the debt its takers take over, valued at
+//! the liquidation's (oracle) price `x`; the units `priced` at `x` in it, so that the signed
+//! mispricing of the liquidation is `priced (p - x)`; and `shortfall_usd`, the debt the position's
+//! own collateral leaves unpaid. Sources are in docs/MODEL.md (The CDP model).
 
 use crate::spec::{AbsorbParams, ClipParams, DirectParams, FlipParams, LiquityParams};
 
 /// What one liquidation does to a position and who receives what.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Outcome {
-    /// Collateral taken from the position by liquidators, the protocol or the pool (units).
+    /// Collateral taken from the position by liquidators, the protocol or the pool (units; not
+    /// what is redistributed or returned).
     pub seized: f64,
-    /// Of which sold on the market in the round.
+    /// Of `seized`, the units the protocol keeps (Aave's fee share).
+    pub to_protocol: f64,
+    /// Of `seized`, the units sold on the market in the round (by the takers).
     pub sold: f64,
-    /// Debt repaid by the liquidator or the pool, USD.
+    /// USD paid to the lender against the debt (by the liquidator, the pool or the reserves).
     pub repaid_usd: f64,
-    /// Fees (bonus, penalty, incentives) paid to third parties, USD.
+    /// USD the takers pay (the liquidator's repayment, the pool's offset, the buyers' price).
+    pub takers_pay_usd: f64,
+    /// Flat USD the takers receive (Liquity's gas compensation).
+    pub takers_get_usd: f64,
+    /// USD to the borrower (Compound's surplus credit), negative for what it gives up (Liquity's
+    /// gas reserve).
+    pub borrower_usd: f64,
+    /// USD to the protocol (negative: what its reserves pay).
+    pub protocol_usd: f64,
+    /// The incentive at the oracle's valuation, USD (see the module docs).
     pub fee_usd: f64,
-    /// Bad debt, USD.
+    /// Units valued at the oracle price in `fee_usd`: the mispricing is `priced (p - x)`.
+    pub priced: f64,
+    /// Debt the position's own collateral leaves unpaid, USD.
     pub shortfall_usd: f64,
     /// Collateral given back to the owner when the position closes (units).
     pub returned: f64,
@@ -56,8 +75,9 @@ pub struct Outcome {
 /// liquidator then repays `min(r, (c x - dust) / (1 + b), d - dust)`; `None` when that is not
 /// positive (no liquidation is possible).
 ///
-/// Both: the protocol keeps `protocol_fee` of the bonus (`fee / x` units, Aave:
-/// `protocol_fee x s b / (1 + b)`), the liquidator sells the rest.
+/// Both: the liquidator pays `r` to the lender; the fee is the bonus `s x - r`; the protocol
+/// keeps `protocol_fee` of it in units (generic: `protocol_fee (s x - r) / x`, Aave:
+/// `protocol_fee s b / (1 + b)`), the liquidator takes and sells the rest.
 pub fn direct(p: &DirectParams, lt: f64, c: f64, d: f64, x: f64) -> Option<Outcome> {
     let b = p.bonus;
     let mut o = Outcome::default();
@@ -86,8 +106,7 @@ pub fn direct(p: &DirectParams, lt: f64, c: f64, d: f64, x: f64) -> Option<Outco
                 o.coll_after = c - s;
                 o.debt_after = d - r;
             }
-            let kept = p.protocol_fee * o.fee_usd / x;
-            o.sold = o.seized - kept;
+            o.to_protocol = p.protocol_fee * o.fee_usd / x;
         }
         Some(a) => {
             let hf = c * x * lt / d;
@@ -121,25 +140,29 @@ pub fn direct(p: &DirectParams, lt: f64, c: f64, d: f64, x: f64) -> Option<Outco
                 o.coll_after = c - s;
                 o.debt_after = d - r;
             }
-            let kept = p.protocol_fee * s * b / (1.0 + b);
-            o.sold = s - kept;
+            o.to_protocol = p.protocol_fee * s * b / (1.0 + b);
         }
     }
+    o.sold = o.seized - o.to_protocol;
+    o.takers_pay_usd = o.repaid_usd;
+    o.priced = o.seized;
     o.liquidator_coll = o.sold;
     o.liquidator_usd_out = o.repaid_usd;
     Some(o)
 }
 
-/// A Liquity liquidation (normal mode) of `(c, d)` at oracle `x`, market price `price` (for the
-/// flat collateral compensation), with `pool_usd` in the stability pool.
+/// A Liquity liquidation (normal mode) of `(c, d)` at oracle `x`, market price `price` (the
+/// value of the flat collateral compensation), with `pool_usd` in the stability pool.
 ///
 /// The liquidator gets `gc = min(gas_comp_share c, gas_comp_cap_eth)` of the collateral plus
-/// `gas_comp_usd + gas_comp_eth x price`. The pool absorbs `d_sp = min(d, pool)` of the debt and
-/// takes `c1 d_sp / d` of the remaining collateral `c1 = c - gc` (v2: at most `d_sp (1 +
-/// penalty_sp) / x`); the rest of the debt and collateral (v2: at most `d_red (1 +
-/// penalty_redistribution) / x`) is redistributed to the other troves; v2 returns the surplus to
-/// the borrower. The pool sells `pool_sell_fraction` of its collateral. Bad debt: `max(d - c x,
-/// 0)`, borne by the pool or the other troves.
+/// `gas_comp_usd + gas_comp_eth` units from the trove's gas reserve (the borrower's). The pool
+/// absorbs `d_sp = min(d, pool)` of the debt (paying the lender) and takes `c1 d_sp / d` of the
+/// remaining collateral `c1 = c - gc` (v2: at most `d_sp (1 + penalty_sp) / x`); the rest of the
+/// debt and collateral (v2: at most `d_red (1 + penalty_redistribution) / x`) is redistributed
+/// to the other troves; v2 returns the surplus to the borrower. The pool sells
+/// `pool_sell_fraction` of its collateral. Fee: what the liquidator and the pool take above the
+/// debt the pool pays, at `x`: `(gc + coll_sp + gas_comp_eth) x + gas_comp_usd - d_sp`.
+/// Shortfall: `max(d - c x, 0)`, borne by the pool or the other troves.
 pub fn liquity(p: &LiquityParams, c: f64, d: f64, x: f64, price: f64, pool_usd: f64) -> Outcome {
     let gc = (p.gas_comp_share * c).min(p.gas_comp_cap_eth);
     let c1 = c - gc;
@@ -158,21 +181,26 @@ pub fn liquity(p: &LiquityParams, c: f64, d: f64, x: f64, price: f64, pool_usd: 
         }
     };
     let returned = (c1 - coll_sp - c_red).max(0.0);
-    let incentive = p.gas_comp_usd + p.gas_comp_eth * price;
-    let shortfall = (d - c * x).max(0.0);
-    let taken = c - returned;
+    let reserve_usd = p.gas_comp_usd + p.gas_comp_eth * price;
+    let seized = gc + coll_sp;
     Outcome {
-        seized: gc + coll_sp,
+        seized,
+        to_protocol: 0.0,
         sold: gc + p.pool_sell_fraction * coll_sp,
         repaid_usd: d_sp,
-        fee_usd: taken * x - d + shortfall + incentive,
-        shortfall_usd: shortfall,
+        takers_pay_usd: d_sp,
+        takers_get_usd: reserve_usd,
+        borrower_usd: -reserve_usd,
+        protocol_usd: 0.0,
+        fee_usd: (seized + p.gas_comp_eth) * x + p.gas_comp_usd - d_sp,
+        priced: seized + p.gas_comp_eth,
+        shortfall_usd: (d - c * x).max(0.0),
         returned,
         coll_after: 0.0,
         debt_after: 0.0,
         closed: true,
         liquidator_coll: gc,
-        liquidator_usd_in: incentive,
+        liquidator_usd_in: reserve_usd,
         liquidator_usd_out: 0.0,
         redistributed_coll: c_red,
         redistributed_debt: d_red,
@@ -181,23 +209,28 @@ pub fn liquity(p: &LiquityParams, c: f64, d: f64, x: f64, price: f64, pool_usd: 
 
 /// Compound v3 `absorb` of `(c, d)` at oracle `x` (Comet.sol): all collateral is seized, the
 /// account is credited `c x LF`; a credit above the debt is returned to the borrower (in the
-/// base asset), the protocol sells the collateral at the store-front price `x q`, `q = 1 -
-/// SF (1 - LF)`; bad debt is the reserves' net loss `max(d + surplus - c x q, 0)`; fee =
-/// `c x - d - surplus + shortfall` (buyers' discount and the protocol's gain).
+/// base asset); the reserves make the lender whole (`d`) and sell the collateral to buyers at the
+/// store-front price `x q`, `q = 1 - SF (1 - LF)`, who sell it on the market. Fee: the buyers'
+/// discount `c x (1 - q)`; the protocol's result is `c x q - d - surplus`; shortfall, the
+/// reserves' net loss, `max(d + surplus - c x q, 0)`.
 pub fn absorb(p: &AbsorbParams, c: f64, d: f64, x: f64) -> Outcome {
     let lf = p.liquidation_factor;
     let q = 1.0 - p.store_front_price_factor * (1.0 - lf);
     let surplus = (c * x * lf - d).max(0.0);
-    let shortfall = (d + surplus - c * x * q).max(0.0);
+    let price_paid = c * x * q;
     Outcome {
         seized: c,
         sold: c,
         repaid_usd: d,
-        fee_usd: c * x - d - surplus + shortfall,
-        shortfall_usd: shortfall,
+        takers_pay_usd: price_paid,
+        borrower_usd: surplus,
+        protocol_usd: price_paid - d - surplus,
+        fee_usd: c * x - price_paid,
+        priced: c,
+        shortfall_usd: (d + surplus - price_paid).max(0.0),
         closed: true,
         liquidator_coll: c,
-        liquidator_usd_out: c * x * q,
+        liquidator_usd_out: price_paid,
         ..Outcome::default()
     }
 }
@@ -450,12 +483,17 @@ mod tests {
         check!(o.fee_usd, 1200.0);
         check!(o.redistributed_coll, 0.0);
         // Pool of 5,000: it absorbs 5,000 and takes 9.95 / 4 = 2.4875; 7.4625 units and 15,000
-        // of debt are redistributed.
+        // of debt are redistributed. The takers' fee: 2.5375 x 2,100 + 200 - 5,000 = 528.75
+        // (the other troves' gain, 7.4625 x 2,100 - 15,000 = 671.25, is the borrowers').
         let o = liquity(&v1, 10.0, 20_000.0, 2100.0, 2100.0, 5000.0);
         check!(o.seized, 0.05 + 2.4875);
         check!(o.redistributed_coll, 7.4625);
         check!(o.redistributed_debt, 15_000.0);
-        check!(o.fee_usd, 1200.0);
+        check!(o.fee_usd, 528.75);
+        check!(o.priced, 2.5375);
+        // Units and USD balance: seized + redistributed + returned = c; the pool pays the lender.
+        check!(o.seized + o.redistributed_coll + o.returned, 10.0);
+        check!(o.takers_get_usd - o.takers_pay_usd + o.borrower_usd + o.repaid_usd + o.protocol_usd, 0.0);
         // v2: 5% via the pool: pool takes min(9.95, 21,000 / 2,100 = 10) = 9.95 (v1-like here);
         // at x = 2,150 (ICR 107.5%): the pool takes 21,000 / 2,150 = 9.76744, 0.18256 returned;
         // liquidator 0.05 units (cap 2) and 0.0375 units valued at 2,150 = 80.625 USD.
@@ -470,27 +508,32 @@ mod tests {
         check!(o.seized, 0.05 + 21_000.0 / 2150.0);
         check!(o.returned, 9.95 - 21_000.0 / 2150.0);
         check!(o.fee_usd, 0.05 * 2150.0 + 1000.0 + 80.625);
-        // Under water: x = 1,900 (c x = 19,000 < 20,000): bad debt 1,000.
+        // Under water: x = 1,900 (c x = 19,000 < 20,000): bad debt 1,000, borne by the pool:
+        // its depositors pay 20,000 for 9.95 x 1,900 = 18,905 (-1,095), the liquidator gets
+        // 0.05 x 1,900 + 200 = 295: fee -800.
         let o = liquity(&v1, 10.0, 20_000.0, 1900.0, 1900.0, 1e6);
         check!(o.shortfall_usd, 1000.0);
-        check!(o.fee_usd, 200.0);
+        check!(o.fee_usd, -800.0);
     }
 
     #[test]
     fn compound_absorb_by_hand() {
         let p = AbsorbParams { liquidation_factor: 0.95, store_front_price_factor: 0.5 };
         // c = 10, d = 20,000, x = 2,300: credit 21,850, surplus 1,850 back to the borrower,
-        // q = 0.975, protocol sells for 22,425 >= 21,850: no shortfall; fee = 23,000 - 21,850 =
-        // 1,150 = c x (1 - LF).
+        // q = 0.975, the protocol sells for 22,425 >= 21,850: no shortfall; the buyers' discount
+        // (the fee) is 23,000 - 22,425 = 575 and the protocol keeps 22,425 - 21,850 = 575.
         let o = absorb(&p, 10.0, 20_000.0, 2300.0);
         check!(o.seized, 10.0);
-        check!(o.fee_usd, 1150.0);
+        check!(o.fee_usd, 575.0);
+        check!(o.protocol_usd, 575.0);
+        check!(o.borrower_usd, 1850.0);
         check!(o.shortfall_usd, 0.0);
-        // x = 2,000: credit 19,000 < d: no surplus; sale 19,500 < 20,000: shortfall 500; fee =
-        // 20,000 - 20,000 + 500 = 500 (the buyers' discount).
+        // x = 2,000: credit 19,000 < d: no surplus; sale 19,500 < 20,000: shortfall 500 (the
+        // reserves' loss); fee 500 (the buyers' discount).
         let o = absorb(&p, 10.0, 20_000.0, 2000.0);
         check!(o.shortfall_usd, 500.0);
         check!(o.fee_usd, 500.0);
+        check!(o.protocol_usd, -500.0);
     }
 
     #[test]

@@ -74,6 +74,10 @@ pub enum EventKind {
     Auction,
     /// Settlement at maturity.
     Settlement,
+    /// A Maker clip auction reset (`redo`): the keeper's reward, no collateral.
+    AuctionReset,
+    /// An auction still open at the end of the path (its lot and tab as they stand).
+    AuctionOpen,
 }
 
 impl EventKind {
@@ -85,7 +89,25 @@ impl EventKind {
             EventKind::Roll => "roll",
             EventKind::Auction => "auction",
             EventKind::Settlement => "settlement",
+            EventKind::AuctionReset => "auction_reset",
+            EventKind::AuctionOpen => "auction_open",
         }
+    }
+
+    /// Every kind, in the order of the enum.
+    pub const ALL: [EventKind; 7] = [
+        EventKind::Liquidation,
+        EventKind::TopUp,
+        EventKind::Roll,
+        EventKind::Auction,
+        EventKind::Settlement,
+        EventKind::AuctionReset,
+        EventKind::AuctionOpen,
+    ];
+
+    /// The kind whose [`EventKind::label`] is `label`.
+    pub fn from_label(label: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.label() == label)
     }
 }
 

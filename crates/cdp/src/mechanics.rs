@@ -75,7 +75,9 @@ pub struct Outcome {
 /// liquidator then repays `min(r, (c x - dust) / (1 + b), d - dust)`; `None` when that is not
 /// positive (no liquidation is possible).
 ///
-/// Both: the liquidator pays `r` to the lender; the fee is the bonus `s x - r`; the protocol
+/// Both: a partial liquidation must lower the debt (`d - r < d`: a repayment below the debt's
+/// last digit is no liquidation). The liquidator pays `r` to the lender; the fee is the bonus
+/// `s x - r`; the protocol
 /// keeps `protocol_fee` of it in units (generic: `protocol_fee (s x - r) / x`, Aave:
 /// `protocol_fee s b / (1 + b)`), the liquidator takes and sells the rest.
 pub fn direct(p: &DirectParams, lt: f64, c: f64, d: f64, x: f64) -> Option<Outcome> {
@@ -142,6 +144,11 @@ pub fn direct(p: &DirectParams, lt: f64, c: f64, d: f64, x: f64) -> Option<Outco
             }
             o.to_protocol = p.protocol_fee * s * b / (1.0 + b);
         }
+    }
+    if !o.closed && !(o.debt_after < d) {
+        // A repayment below the debt's last digit repays nothing (on chain, zero wei): no
+        // liquidation.
+        return None;
     }
     o.sold = o.seized - o.to_protocol;
     o.takers_pay_usd = o.repaid_usd;
@@ -268,64 +275,108 @@ pub fn flip_settle(p: &FlipParams, lot: f64, tab: f64, price: f64, working: u32)
     }
 }
 
-/// What a clip auction does at one evaluation.
+/// What a clip auction does next within a window of time.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ClipStep {
-    /// A keeper takes at price step `k` (price `top cut^k`).
+    /// A keeper takes at price step `k` (price `top cut^k`) at time `at_s`.
     Take {
         /// Price step index.
-        k: u64,
+        k: f64,
         /// Auction price, USD per unit.
         price: f64,
+        /// When, seconds.
+        at_s: f64,
     },
-    /// Nothing yet.
+    /// The auction is done (past `tail`, or its price under `cusp top`) at `at_s` without a
+    /// taker: a keeper resets it then (`redo`).
+    Reset {
+        /// When, seconds.
+        at_s: f64,
+    },
+    /// Nothing within the window.
     Wait,
-    /// The auction is past `tail` or below `cusp` without a taker: it must be reset (`redo`).
-    Reset,
 }
 
-/// The clip price at age `age_s`: `top x cut^floor(age / step)` (StairstepExponentialDecrease).
+/// The clip price at age `age_s`: `top x cut^floor(age / step)` (abaci.sol,
+/// `StairstepExponentialDecrease.price`).
 #[inline]
 pub fn clip_price(p: &ClipParams, top: f64, age_s: f64) -> f64 {
-    top * p.cut.powf((age_s / p.step_seconds).floor())
+    top * p.cut.powf(price_step(p, age_s))
 }
 
-/// Evaluates a clip auction started at `top`, now `age_s` seconds old, whose price steps up to
-/// `k_checked` (−1 for none) were already seen without a taker, when keepers buy at or below
-/// `threshold` (market price x (1 − margin)).
+/// The price step at age `age_s`, `floor(age / step)`.
+#[inline]
+fn price_step(p: &ClipParams, age_s: f64) -> f64 {
+    (age_s / p.step_seconds).floor()
+}
+
+/// The last price step whose price is not below `cusp top`: the largest `k` with `cut^k >=
+/// cusp`.
+pub fn clip_last_step(p: &ClipParams) -> f64 {
+    let mut k = (p.cusp.ln() / p.cut.ln()).floor();
+    // Guard the floor against rounding, a step either way.
+    if p.cut.powf(k) < p.cusp {
+        k -= 1.0;
+    } else if p.cut.powf(k + 1.0) >= p.cusp {
+        k += 1.0;
+    }
+    k.max(0.0)
+}
+
+/// The first price step whose price `top cut^k` is at or below `threshold` (infinite when the
+/// threshold is not positive).
+pub fn clip_first_step_at_or_below(p: &ClipParams, top: f64, threshold: f64) -> f64 {
+    if threshold >= top {
+        return 0.0;
+    }
+    if !(threshold > 0.0) {
+        return f64::INFINITY;
+    }
+    let mut k = ((threshold / top).ln() / p.cut.ln()).ceil().max(0.0);
+    // Guard the ceiling against rounding, a step either way.
+    if k > 0.0 && top * p.cut.powf(k - 1.0) <= threshold {
+        k -= 1.0;
+    } else if top * p.cut.powf(k) > threshold {
+        k += 1.0;
+    }
+    k
+}
+
+/// What a clip auction started (`tic_s`, seconds) at price `top` does within the window
+/// `(from_s, to_s]` when keepers buy at or below `threshold` (the market price of the window
+/// times `1 - keeper_margin`), in the contract's own time (makerdao/dss clip.sol, abaci.sol):
 ///
-/// The valid steps are those with `k step <= tail` and `cut^k >= cusp` (clip.sol's `status`:
-/// `done = now - tic > tail || price / top < cusp`), so the price never falls below
-/// `cusp x top = cusp x buf x oracle` before a reset. The keeper takes at the first new step whose
-/// price is at or below the threshold: `k = max(ceil(ln(threshold / top) / ln(cut)), k_checked +
-/// 1)`, if `k <= min(floor(age / step), k_tail, k_cusp)`.
-pub fn clip_evaluate(p: &ClipParams, top: f64, age_s: f64, k_checked: i64, threshold: f64) -> ClipStep {
-    let k_now = (age_s / p.step_seconds + 1e-9).floor() as i64;
-    let k_tail = (p.tail_minutes * 60.0 / p.step_seconds + 1e-9).floor() as i64;
-    let k_cusp = (p.cusp.ln() / p.cut.ln() + 1e-9).floor() as i64;
-    let k_last = k_now.min(k_tail).min(k_cusp);
-    let k_cross = if threshold >= top {
-        0
-    } else if threshold <= 0.0 {
-        i64::MAX
-    } else {
-        let mut k = ((threshold / top).ln() / p.cut.ln()).ceil() as i64;
-        // Guard the ceiling against rounding: the smallest k with top cut^k <= threshold.
-        while k > 0 && top * p.cut.powi((k - 1) as i32) <= threshold {
-            k -= 1;
+/// * the price at time `t` is `top cut^floor((t - tic) / step)`;
+/// * the auction is done (`status`) when `t - tic > tail` or the price is below `cusp top`:
+///   from `tic + tail` (just after) or from the first step past the cusp, whichever comes first;
+/// * a keeper takes at the earliest time of the window at which the price is at or below the
+///   threshold and the auction is not done: price step `k = max(k_from, k_cross)` (`k_from` the
+///   step in force at the window's start, `k_cross` the first step at or below the threshold),
+///   at `max(from, tic + k step)`;
+/// * otherwise, if the auction is done within the window (or already at its start), a keeper
+///   resets it then.
+pub fn clip_next(p: &ClipParams, top: f64, tic_s: f64, from_s: f64, to_s: f64, threshold: f64) -> ClipStep {
+    let tail_s = p.tail_minutes * 60.0;
+    let k_cusp = clip_last_step(p);
+    let age_from = (from_s - tic_s).max(0.0);
+    let k_from = price_step(p, age_from);
+    if age_from > tail_s || k_from > k_cusp {
+        return ClipStep::Reset { at_s: from_s };
+    }
+    let k = k_from.max(clip_first_step_at_or_below(p, top, threshold));
+    if k <= k_cusp {
+        let at_s = from_s.max(tic_s + k * p.step_seconds);
+        if at_s - tic_s <= tail_s && at_s <= to_s {
+            return ClipStep::Take { k, price: top * p.cut.powf(k), at_s };
         }
-        while top * p.cut.powi(k as i32) > threshold {
-            k += 1;
-        }
-        k
-    };
-    let k = k_cross.max(k_checked + 1);
-    if k <= k_last {
-        ClipStep::Take { k: k as u64, price: top * p.cut.powi(k as i32) }
-    } else if k_now > k_tail.min(k_cusp) {
-        ClipStep::Reset
-    } else {
-        ClipStep::Wait
+    }
+    // Done from the first step past the cusp, or just after the tail.
+    let (t_cusp, t_tail) = (tic_s + (k_cusp + 1.0) * p.step_seconds, tic_s + tail_s);
+    let done =
+        if t_cusp <= t_tail { (t_cusp <= to_s).then_some(t_cusp) } else { (t_tail < to_s).then_some(t_tail) };
+    match done {
+        Some(at_s) => ClipStep::Reset { at_s: at_s.max(from_s) },
+        None => ClipStep::Wait,
     }
 }
 
@@ -380,6 +431,9 @@ mod tests {
         let p = DirectParams { close_factor: 0.5, protocol_fee: 0.1, ..GENERIC };
         let o = direct(&p, 0.83, 10.0, 24_000.0, 2800.0).unwrap();
         check!(o.seized, 4.5);
+        // A close factor of 1e-320 repays 2.4e-316: 24,000 - r = 24,000 exactly: no liquidation
+        // (it would change nothing, again and again).
+        assert!(direct(&DirectParams { close_factor: 1e-320, ..p }, 0.83, 10.0, 24_000.0, 2800.0).is_none());
         check!(o.sold, 4.5 - 60.0 / 2800.0);
         check!(o.coll_after, 5.5);
         check!(o.debt_after, 12_000.0);
@@ -578,30 +632,49 @@ mod tests {
         // top = 1.2 x 2,000 = 2,400; after 1 h: 40 steps: 2,400 x 0.99^40 = 1,605.8.
         check!(clip_price(&p, 2400.0, 3600.0), 2400.0 * 0.99f64.powi(40));
         // Keeper threshold 2,000 x 0.99 = 1,980: first step with 2,400 x 0.99^k <= 1,980:
-        // k = ceil(ln(0.825) / ln(0.99)) = ceil(19.14) = 20 (price 1,963.1), reached after
-        // 30 min.
+        // k = ceil(ln(0.825) / ln(0.99)) = ceil(19.14) = 20 (price 1,963.1), 30 min after the
+        // kick: taken in a window that holds that moment, at that moment.
+        assert_eq!(clip_first_step_at_or_below(&p, 2400.0, 1980.0), 20.0);
         assert_eq!(
-            clip_evaluate(&p, 2400.0, 3600.0, -1, 1980.0),
-            ClipStep::Take { k: 20, price: 2400.0 * 0.99f64.powi(20) }
+            clip_next(&p, 2400.0, 0.0, 0.0, 3600.0, 1980.0),
+            ClipStep::Take { k: 20.0, price: 2400.0 * 0.99f64.powi(20), at_s: 1800.0 }
         );
-        assert_eq!(clip_evaluate(&p, 2400.0, 1500.0, -1, 1980.0), ClipStep::Wait);
-        // Steps already seen up to 30: the take is at step 31.
+        assert_eq!(clip_next(&p, 2400.0, 0.0, 0.0, 1500.0, 1980.0), ClipStep::Wait);
+        // A window that starts later (steps up to 33 already seen at a higher threshold) takes at
+        // the step in force at its start, 33, at its start.
         assert_eq!(
-            clip_evaluate(&p, 2400.0, 3600.0, 30, 1980.0),
-            ClipStep::Take { k: 31, price: 2400.0 * 0.99f64.powi(31) }
+            clip_next(&p, 2400.0, 0.0, 3000.0, 3600.0, 1980.0),
+            ClipStep::Take { k: 33.0, price: 2400.0 * 0.99f64.powi(33), at_s: 3000.0 }
         );
-        // cusp: 0.99^k >= 0.4 for k <= 91 (0.99^91 = 0.4007, 0.99^92 = 0.3967); tail: 60 steps.
-        // A threshold of 0.3 top is never reached before tail: reset after 90 min.
-        assert_eq!(clip_evaluate(&p, 2400.0, 5400.0, 40, 720.0), ClipStep::Wait);
-        assert_eq!(clip_evaluate(&p, 2400.0, 5500.0, 60, 720.0), ClipStep::Reset);
+        // cusp: 0.99^k >= 0.4 for k <= 91 (0.99^91 = 0.4007, 0.99^92 = 0.3967); tail 90 min = 60
+        // steps. A threshold of 0.3 top is never reached before the tail: done just after
+        // 5,400 s, reset then, whatever the window.
+        assert_eq!(clip_last_step(&p), 91.0);
+        assert_eq!(clip_next(&p, 2400.0, 0.0, 3600.0, 5400.0, 720.0), ClipStep::Wait);
+        assert_eq!(clip_next(&p, 2400.0, 0.0, 3600.0, 7200.0, 720.0), ClipStep::Reset { at_s: 5400.0 });
+        assert_eq!(clip_next(&p, 2400.0, 0.0, 6000.0, 7200.0, 720.0), ClipStep::Reset { at_s: 6000.0 });
+        // A take at age exactly tail (step 60) is still allowed (done only when age > tail).
+        assert_eq!(
+            clip_next(&p, 2400.0, 0.0, 3600.0, 5400.0, 2400.0 * 0.99f64.powi(60)),
+            ClipStep::Take { k: 60.0, price: 2400.0 * 0.99f64.powi(60), at_s: 5400.0 }
+        );
         // With a long tail, cusp binds: the lowest price is at step 91 (0.4007 top), never
-        // below cusp x top = 960.
+        // below cusp x top = 960; the auction is done from step 92 (8,280 s).
         let long = ClipParams { tail_minutes: 1000.0, ..p };
-        assert_eq!(clip_evaluate(&long, 2400.0, 91.0 * 90.0, 80, 950.0), ClipStep::Wait);
-        assert_eq!(clip_evaluate(&long, 2400.0, 92.0 * 90.0, 91, 950.0), ClipStep::Reset);
+        assert_eq!(clip_next(&long, 2400.0, 0.0, 0.0, 8279.0, 950.0), ClipStep::Wait);
+        assert_eq!(clip_next(&long, 2400.0, 0.0, 0.0, 9000.0, 950.0), ClipStep::Reset { at_s: 8280.0 });
         assert_eq!(
-            clip_evaluate(&long, 2400.0, 92.0 * 90.0, 80, 961.7),
-            ClipStep::Take { k: 91, price: 2400.0 * 0.99f64.powi(91) }
+            clip_next(&long, 2400.0, 0.0, 7200.0, 9000.0, 961.7),
+            ClipStep::Take { k: 91.0, price: 2400.0 * 0.99f64.powi(91), at_s: 8190.0 }
+        );
+        // Extreme parameters stay finite: a cut a hair under 1 never reaches a low threshold
+        // before the tail; a step of 5e-324 s is past the cusp at once.
+        let slow = ClipParams { cut: 1.0 - f64::EPSILON / 2.0, ..p };
+        assert_eq!(clip_next(&slow, 2400.0, 0.0, 0.0, 7200.0, 1000.0), ClipStep::Reset { at_s: 5400.0 });
+        let fast = ClipParams { step_seconds: 5e-324, ..p };
+        assert_eq!(
+            clip_next(&fast, 2400.0, 0.0, 0.0, 10.0, 1000.0),
+            ClipStep::Take { k: 88.0, price: 2400.0 * 0.99f64.powi(88), at_s: 88.0 * 5e-324 }
         );
     }
 }

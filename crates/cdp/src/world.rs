@@ -47,10 +47,6 @@ use std::sync::Arc;
 /// Seconds in a year of 365 days.
 const SECONDS_PER_YEAR: f64 = 365.0 * 86_400.0;
 
-/// Safety bound on cascade rounds in one step: a round always closes or shrinks positions, so
-/// the loop ends long before this; were it reached, the rest waits for the next step.
-pub const MAX_ROUNDS_PER_STEP: u32 = 100_000;
-
 /// Where the collateral went, for conservation checks (units of the asset):
 /// `initial + topped_up = seized + returned + in_auction + open`.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -156,8 +152,11 @@ struct Auction {
     tab: f64,
     debt_left: f64,
     top: f64,
-    start_s: f64,
-    k_checked: i64,
+    /// Clip: when the auction (re)started (`tic`), seconds.
+    tic_s: f64,
+    /// Clip: the end of the last window keepers looked at, seconds.
+    seen_s: f64,
+    /// Flip: when the auction settles, seconds.
     settle_s: f64,
     working: u32,
     wrongful: bool,
@@ -264,6 +263,8 @@ struct BulkSums {
     /// which every position had equity (the others are booked as they come).
     repaid: f64,
     seized_value: f64,
+    /// Liquidations the step's bound pushed to the next step.
+    deferred: u64,
 }
 
 impl BulkSums {
@@ -303,6 +304,7 @@ impl Acc {
         self.seized = b.seized;
         self.returned = b.returned;
         self.lender_cash += b.repaid;
+        self.deferred += b.deferred;
         let l = &mut self.ledger;
         l.borrower_usd += b.repaid - b.seized_value;
         l.takers_usd += b.seized_value - b.repaid - slippage;
@@ -339,6 +341,10 @@ struct State {
     park_down: BinaryHeap<Entry>,
     park_up: BinaryHeap<Entry>,
     pend_liq: VecDeque<Pend>,
+    /// Liquidations the step's bound pushed to the next step (all due then).
+    defer_liq: Vec<Pend>,
+    /// Liquidations the step may still hold.
+    budget: u64,
     pend_top: VecDeque<Pend>,
     cand_liq: Vec<u32>,
     cand_top: Vec<u32>,
@@ -361,6 +367,8 @@ pub struct CdpWorld {
     bulk_ok: bool,
     bulk_on: bool,
     pool0: f64,
+    /// The most liquidations in one step.
+    max_per_step: u64,
     /// The cohort's claims at the start price: (borrowers', lender's), USD.
     start_claims: (f64, f64),
     st: State,
@@ -413,6 +421,8 @@ impl CdpWorld {
             park_down: BinaryHeap::new(),
             park_up: BinaryHeap::new(),
             pend_liq: VecDeque::new(),
+            defer_liq: Vec::new(),
+            budget: 0,
             pend_top: VecDeque::new(),
             cand_liq: Vec::new(),
             cand_top: Vec::new(),
@@ -435,6 +445,10 @@ impl CdpWorld {
             bulk_ok: bulk.is_some(),
             bulk_on: bulk.is_some(),
             pool0,
+            max_per_step: params
+                .liquidator
+                .max_per_step
+                .unwrap_or_else(|| crate::spec::default_max_liquidations_per_step(env.dt_years)),
             start_claims: (0.0, 0.0),
             st,
         };
@@ -560,13 +574,14 @@ impl CdpWorld {
         let mut acc = BulkSums::from(&self.st.acc);
         let mut cursor = self.st.cursor;
         let mut rounds: u32 = 0;
+        let mut budget = self.max_per_step;
         // Under a spot oracle without interest, a round that cannot liquidate is recognised in
         // logs, without the `exp` of the price (the test is conservative: see
         // `book::log_key_above`).
         let log_test = g == 1.0 && market.oracle_is_spot();
         loop {
             let j0 = cursor;
-            let (x, j1) = if log_test {
+            let (x, mut j1) = if log_test {
                 // The range is found in logs, so the next sale need not wait for the `exp`
                 // of the price; the price then confirms its last key (a tie within the margin
                 // of `log_key_above` falls back to the search in prices).
@@ -591,6 +606,14 @@ impl CdpWorld {
                 (x, book.advance(j0 + 1, theta))
             };
             let p = market.price();
+            let last = (j1 - j0) as u64 >= budget;
+            let j_all = j1;
+            if last {
+                // The step's bound: the rest waits for the next step.
+                acc.deferred += (j1 - j0) as u64 - budget;
+                j1 = j0 + budget as usize;
+            }
+            budget -= (j1 - j0) as u64;
             // Split the range by how the collateral covers the debt (B1): bad debt where
             // g d > c x (k0 > x / (g lt)), collateral exhausted where g d (1 + b) / x >= c.
             let k_bad = x * k.inv_lt * inv_g;
@@ -688,7 +711,9 @@ impl CdpWorld {
                 acc.slippage += market.sell(sold).slippage_usd;
             }
             rounds += 1;
-            if rounds >= MAX_ROUNDS_PER_STEP {
+            if last {
+                // Whatever the sale made liquidatable waits too.
+                acc.deferred += self.bulk_liquidatable(market, j_all) as u64;
                 break;
             }
         }
@@ -696,6 +721,13 @@ impl CdpWorld {
         self.st.cursor = cursor;
         self.st.next_key = book.liq0[cursor];
         self.st.next_log_key = self.book.log_above[self.st.cursor];
+    }
+
+    /// Positions from `from` on that are liquidatable at the oracle price now (bulk path).
+    #[cold]
+    fn bulk_liquidatable(&self, market: &WorldMarket, from: usize) -> usize {
+        let theta = market.oracle_price() / self.st.g;
+        self.book.advance(from, theta) - from
     }
 
     // ------------------------------------------------------------------------------------------
@@ -881,6 +913,15 @@ impl CdpWorld {
 
     /// Top-ups and liquidations whose latency has run out, at the start of a step.
     fn pop_due(&mut self, step: u64) {
+        // Those the last step's bound deferred go first.
+        for i in 0..self.st.defer_liq.len() {
+            let e = self.st.defer_liq[i];
+            let sl = self.st.slots[e.slot as usize];
+            if sl.liq == LiqState::Pending && sl.v_liq == e.ver {
+                self.ready_liq(e.slot);
+            }
+        }
+        self.st.defer_liq.clear();
         while let Some(&e) = self.st.pend_top.front() {
             if e.due > step {
                 break;
@@ -1000,6 +1041,7 @@ impl CdpWorld {
         ledger: Ledger,
         events: &mut EventSink,
     ) {
+        self.st.budget -= 1;
         let acc = &mut self.st.acc;
         acc.exits += 1;
         let sl = &mut self.st.slots[s as usize];
@@ -1085,6 +1127,10 @@ impl CdpWorld {
                 self.watch_liq(s);
                 continue;
             }
+            if self.st.budget == 0 {
+                self.defer(s, ctx.step as u64);
+                continue;
+            }
             let wrongful = c * p * lt >= d;
             let out = match &params.mechanism {
                 Mechanism::Direct(dp) => mechanics::direct(dp, lt, c, d, x),
@@ -1107,8 +1153,8 @@ impl CdpWorld {
                         tab,
                         debt_left: d,
                         top: x * cp.buf,
-                        start_s: now_s,
-                        k_checked: -1,
+                        tic_s: now_s,
+                        seen_s: now_s,
                         settle_s: 0.0,
                         working: 0,
                         wrongful,
@@ -1133,8 +1179,8 @@ impl CdpWorld {
                         tab,
                         debt_left: d,
                         top: 0.0,
-                        start_s: now_s,
-                        k_checked: -1,
+                        tic_s: now_s,
+                        seen_s: now_s,
                         settle_s: now_s + fp.ttl_minutes * 60.0,
                         working,
                         wrongful,
@@ -1181,6 +1227,16 @@ impl CdpWorld {
         self.st.cand_liq.clear();
     }
 
+    /// Pushes slot `s`'s liquidation to the next step (the step's bound is reached).
+    fn defer(&mut self, s: u32, step: u64) {
+        let st = &mut self.st;
+        let sl = &mut st.slots[s as usize];
+        sl.liq = LiqState::Pending;
+        sl.v_liq = sl.v_liq.wrapping_add(1);
+        st.defer_liq.push(Pend { due: step + 1, slot: s, ver: sl.v_liq });
+        st.acc.deferred += 1;
+    }
+
     /// Hands slot `s` (`c` units, `d` USD) to an auction of tab `tab`: one exit, the keeper's
     /// `incentive` paid by the protocol.
     #[allow(clippy::too_many_arguments)]
@@ -1224,37 +1280,33 @@ impl CdpWorld {
             // (units taken, USD raised, whether the auction ends)
             let mut take: Option<(f64, f64, bool)> = None;
             match &params.mechanism {
-                Mechanism::Flip(fp) if now_s + 1e-6 >= a.settle_s => {
+                Mechanism::Flip(fp) if now_s + 1e-6 >= a.settle_s && self.st.budget > 0 => {
+                    self.st.budget -= 1;
                     let s = mechanics::flip_settle(fp, a.lot, a.tab, p, a.working);
                     take = Some((s.taken, s.raised_usd, true));
                     self.st.flips_in_flight -= 1;
                 }
                 Mechanism::Clip(cp) => {
-                    for _ in 0..4 {
-                        let age = now_s - a.start_s;
-                        match mechanics::clip_evaluate(
-                            cp,
-                            a.top,
-                            age,
-                            a.k_checked,
-                            p * (1.0 - cp.keeper_margin),
-                        ) {
+                    // Keepers look at the window since they last looked, at this step's market
+                    // price; each take or reset is a transaction of the step's bound.
+                    let threshold = p * (1.0 - cp.keeper_margin);
+                    while self.st.budget > 0 {
+                        match mechanics::clip_next(cp, a.top, a.tic_s, a.seen_s, now_s, threshold) {
                             ClipStep::Take { price, .. } => {
                                 // One keeper takes all it can: the whole lot, or what covers the tab.
                                 let exhausted = a.lot <= a.tab / price;
                                 let qty = if exhausted { a.lot } else { a.tab / price };
                                 let raised = if exhausted { qty * price } else { a.tab };
                                 take = Some((qty, raised, true));
+                                self.st.budget -= 1;
                                 break;
                             }
-                            ClipStep::Wait => {
-                                a.k_checked = (age / cp.step_seconds + 1e-9).floor() as i64;
-                                break;
-                            }
-                            ClipStep::Reset => {
+                            ClipStep::Wait => break,
+                            ClipStep::Reset { at_s } => {
+                                self.st.budget -= 1;
                                 a.top = x * cp.buf;
-                                a.start_s = now_s;
-                                a.k_checked = -1;
+                                a.tic_s = at_s;
+                                a.seen_s = at_s;
                                 let incentive = cp.tip_usd + cp.chip * a.tab;
                                 let mut ledger = Ledger::default();
                                 ledger.transfer(Party::Protocol, Party::Takers, incentive);
@@ -1277,6 +1329,7 @@ impl CdpWorld {
                             }
                         }
                     }
+                    a.seen_s = now_s;
                 }
                 _ => {}
             }
@@ -1382,6 +1435,7 @@ impl CdpWorld {
     fn general_may_act(&self, step: u64, x: f64) -> bool {
         let st = &self.st;
         if !st.auctions.is_empty()
+            || !st.defer_liq.is_empty()
             || st.pend_liq.front().is_some_and(|e| e.due <= step)
             || st.pend_top.front().is_some_and(|e| e.due <= step)
             || st.park_down.peek().is_some_and(|e| e.key > x)
@@ -1410,6 +1464,7 @@ impl CdpWorld {
     ) {
         let step = ctx.step as u64;
         let mut round: u32 = 0;
+        self.st.budget = self.max_per_step;
         loop {
             market.cache_price();
             let x = market.oracle_price();
@@ -1436,7 +1491,17 @@ impl CdpWorld {
                 break;
             }
             round += 1;
-            if round >= MAX_ROUNDS_PER_STEP {
+            if self.st.budget == 0 {
+                // The step's bound is reached: whatever is liquidatable now waits for the
+                // next step (top-ups still go ahead).
+                market.cache_price();
+                let (x, p) = (market.oracle_price(), market.price());
+                self.pop_parked(x);
+                self.discover(step, x);
+                self.apply_topups(ctx, round, x, p, events);
+                let (mut block, mut acted) = (0.0, false);
+                self.apply_liquidations(ctx, round, x, p, market, rng, events, &mut block, &mut acted);
+                debug_assert!(block == 0.0 && !acted);
                 break;
             }
         }
@@ -1463,6 +1528,7 @@ impl Primitive for CdpWorld {
         st.park_down.clear();
         st.park_up.clear();
         st.pend_liq.clear();
+        st.defer_liq.clear();
         st.pend_top.clear();
         st.cand_liq.clear();
         st.cand_top.clear();

@@ -3,8 +3,10 @@
 //! rules on scripted price paths.
 
 mod b1;
+mod bound;
 mod capo;
 mod conservation;
+mod extremes;
 mod ledger;
 mod passage;
 mod presets;

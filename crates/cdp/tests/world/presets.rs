@@ -135,16 +135,17 @@ fn maker_2021_clip_takes_at_the_first_profitable_step_and_resets_past_tail() {
     check!(ev[1].usd / ev[1].eth, 137.40836551633475);
     check_parties(&m.ledger, [-130.0 - 21.312726889205, 0.0, 130.0 - 301.13, 322.442726889205, 0.0, 0.0]);
 
-    // The market falls to 50 after the bark: keepers want <= 49.5, below cusp x top = 67.2, and
-    // tail (90 min = 60 steps) passes first: at 2 h the auction resets to top = 1.2 x 50 = 60
-    // (another 301.13 of reward); at 3 h keepers take at 60 x 0.99^20 = 49.07442 the whole lot,
-    // raising 490.744: bad debt 509.256; fees 2 x 301.13 + 10 x 50 - 490.744.
+    // The market falls to 50 after the bark (at 1 h): keepers want <= 49.5, below cusp x top =
+    // 67.2, and the tail (90 min) passes first: at 2.5 h (in step 2) the auction resets to top =
+    // 1.2 x 50 = 60 (another 301.13 of reward); 20 price steps (30 min) later, at 3 h, still in
+    // step 2, keepers take at 60 x 0.99^20 = 49.07442 the whole lot, raising 490.744: bad debt
+    // 509.256; fees 2 x 301.13 + 10 x 50 - 490.744.
     let returns = [ln(200.0, 140.0), ln(140.0, 50.0), 0.0, 0.0];
     let mut w = CdpWorld::new(&spec, &cohort(&[(10.0, 1000.0)]), &env(200.0, HOUR, 4)).unwrap();
     let (m, ev) =
         run_returns(&mut w, &spec, Liquidity::None, 200.0, HOUR, &returns, |_, w, _| ledger_balances(w));
     let take = ev.iter().find(|e| e.kind == EventKind::Auction).unwrap();
-    assert_eq!(take.step, 3);
+    assert_eq!(take.step, 2);
     check!(take.eth, 10.0);
     check!(m.shortfall_usd, 509.2558374416615);
     check!(m.fees_usd, 611.5158374416615);
@@ -309,4 +310,48 @@ fn liquidators_skip_what_does_not_cover_gas_and_slippage() {
     let liq = Liquidity::Exponential { depth_eth: 50.0 };
     let (m, _) = run_returns(&mut w, &spec, liq, 2500.0, HOUR, &returns, |_, w, _| ledger_balances(w));
     assert_eq!(m.exits, 0);
+}
+
+#[test]
+fn maker_2021_clip_runs_in_its_own_time_whatever_the_step() {
+    // A vault of 10 units and 1,000 DAI on a flat market at 200. The oracle prints 30% low from
+    // the start (140) and 60% low from 1.5 h on (80). Keepers buy at or below 200 x (1 - 0.6) =
+    // 80. The bark (at the end of the first step) starts at 1.2 x 140 = 168: 168 x 0.99^k <= 80
+    // needs k = 74, past the tail (60 steps of 90 s): the auction is done 90 min after the bark
+    // and reset then at 1.2 x 80 = 96 (the oracle then); 96 x 0.99^k <= 80 at k = 19, 28.5 min
+    // later: the keeper takes the whole lot, 10 units for 10 x 96 x 0.99^19 = 793.12 (the rest
+    // of the debt, 206.88, the protocol covers). On one-minute steps the bark is at
+    // 60 s, the reset at 5,460 s, the take at 7,170 s; on hourly steps at 3,600 s, 9,000 s and
+    // 10,710 s: the same take.
+    let mut spec = CdpSpec::preset(Protocol::Maker2021);
+    spec.keeper_margin = Some(0.6);
+    for (start_hours, error) in [(0.0, -0.3), (1.5, 0.4 / 0.7 - 1.0)] {
+        spec.oracle_errors.push(headroom_market::BadPrint {
+            start_hours,
+            ramp_in_hours: 0.0,
+            hold_hours: 100.0,
+            ramp_out_hours: 0.0,
+            error,
+        });
+    }
+    let price = 96.0 * 0.99f64.powi(19);
+    let mut takes = Vec::new();
+    for (dt, steps) in [(HOUR / 60.0, 240), (HOUR, 4)] {
+        let mut w = CdpWorld::new(&spec, &cohort(&[(10.0, 1000.0)]), &env(200.0, dt, steps)).unwrap();
+        let (m, ev) = run_returns(&mut w, &spec, Liquidity::None, 200.0, dt, &vec![0.0; steps], |_, _, _| {});
+        let kinds: Vec<EventKind> = ev.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, [EventKind::Liquidation, EventKind::AuctionReset, EventKind::Auction], "dt {dt}");
+        let take = &ev[2];
+        check!(take.eth, 10.0);
+        check!(take.usd, 10.0 * price);
+        check!(m.shortfall_usd, 1000.0 - 10.0 * price);
+        // The take's step: the one that holds 7,170 s (minute 119) or 10,710 s (hour 2).
+        assert_eq!(take.step, if steps == 240 { 119 } else { 2 });
+        takes.push((take.eth, m.fees_usd, m.ledger));
+    }
+    check!(takes[0].0, takes[1].0);
+    check!(takes[0].1, takes[1].1);
+    check!(takes[0].2.borrower_usd, takes[1].2.borrower_usd);
+    check!(takes[0].2.protocol_usd, takes[1].2.protocol_usd);
+    check!(takes[0].2.takers_usd, takes[1].2.takers_usd);
 }

@@ -57,6 +57,21 @@ fn every_problem_is_listed() {
 }
 
 #[test]
+fn cohort_and_cdp_lt_must_agree() {
+    // The cohort's health factors refer to its lt; the CDP liquidates at its own: two values
+    // would silently move every starting health factor.
+    check_bad(
+        &replace("protocol = \"generic\"", "protocol = \"generic\"\nlt = 0.8"),
+        &["cohort.lt = 0.83 and cdp.lt = 0.8 differ"],
+    );
+    // A preset's default counts as the CDP's value.
+    check_bad(
+        &replace("protocol = \"generic\"", "protocol = \"maker-2021\""),
+        &["cohort.lt = 0.83 and cdp.lt = 0.6666666666666666 (the maker-2021 preset's default) differ"],
+    );
+}
+
+#[test]
 fn cohort_csv_with_nan_or_negative_names_the_line() {
     for (body, needle) in [
         ("id,collateral,debt\n0,10,20000\n1,NaN,20000\n", "line 3"),

@@ -19,6 +19,7 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 mod book;
+pub mod booking;
 pub mod error;
 pub mod mechanics;
 pub mod spec;

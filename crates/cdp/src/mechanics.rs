@@ -1,27 +1,46 @@
 //! The liquidation rules of each mechanism, as pure functions of one position's collateral `c`
 //! (units), debt `d` (USD) and the price the liquidation uses.
 //!
-//! Accounting common to every mechanism (docs/MODEL.md): the fee is what third parties
-//! (liquidators, keepers, pools, the protocol, other borrowers) receive above the debt they take
-//! over, valued at the liquidation's price `x`:
-//! `fee = (collateral taken) x - (debt removed) + shortfall + incentives`, where the shortfall is
-//! the part of the debt no collateral covers (bad debt) and the incentives are flat rewards
-//! (Liquity's gas compensation, Maker's `tip` and `chip`). Sources are in docs/MODEL.md (The CDP model).
+//! Each rule returns an [`Outcome`]: what leaves the position and where it goes, in units of the
+//! collateral and in USD, so that [`crate::booking`] can book it in the ledger at the true market
+//! price. The units balance (`seized + returned + redistributed + left in the position = c`) and
+//! so do the USD flows (`takers_get - takers_pay + borrower + lender + protocol = 0`): the ledger's
+//! conservation rests on it (tested as a property).
+//!
+//! The breakdown every rule also returns (docs/MODEL.md, The ledger of the CDP world):
+//! `fee_usd`, the incentive the liquidation pays above the debt its takers take over, valued at
+//! the liquidation's (oracle) price `x`; the units `priced` at `x` in it, so that the signed
+//! mispricing of the liquidation is `priced (p - x)`; and `shortfall_usd`, the debt the position's
+//! own collateral leaves unpaid. Sources are in docs/MODEL.md (The CDP model).
 
 use crate::spec::{AbsorbParams, ClipParams, DirectParams, FlipParams, LiquityParams};
 
 /// What one liquidation does to a position and who receives what.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Outcome {
-    /// Collateral taken from the position by liquidators, the protocol or the pool (units).
+    /// Collateral taken from the position by liquidators, the protocol or the pool (units; not
+    /// what is redistributed or returned).
     pub seized: f64,
-    /// Of which sold on the market in the round.
+    /// Of `seized`, the units the protocol keeps (Aave's fee share).
+    pub to_protocol: f64,
+    /// Of `seized`, the units sold on the market in the round (by the takers).
     pub sold: f64,
-    /// Debt repaid by the liquidator or the pool, USD.
+    /// USD paid to the lender against the debt (by the liquidator, the pool or the reserves).
     pub repaid_usd: f64,
-    /// Fees (bonus, penalty, incentives) paid to third parties, USD.
+    /// USD the takers pay (the liquidator's repayment, the pool's offset, the buyers' price).
+    pub takers_pay_usd: f64,
+    /// Flat USD the takers receive (Liquity's gas compensation).
+    pub takers_get_usd: f64,
+    /// USD to the borrower (Compound's surplus credit), negative for what it gives up (Liquity's
+    /// gas reserve).
+    pub borrower_usd: f64,
+    /// USD to the protocol (negative: what its reserves pay).
+    pub protocol_usd: f64,
+    /// The incentive at the oracle's valuation, USD (see the module docs).
     pub fee_usd: f64,
-    /// Bad debt, USD.
+    /// Units valued at the oracle price in `fee_usd`: the mispricing is `priced (p - x)`.
+    pub priced: f64,
+    /// Debt the position's own collateral leaves unpaid, USD.
     pub shortfall_usd: f64,
     /// Collateral given back to the owner when the position closes (units).
     pub returned: f64,
@@ -56,8 +75,11 @@ pub struct Outcome {
 /// liquidator then repays `min(r, (c x - dust) / (1 + b), d - dust)`; `None` when that is not
 /// positive (no liquidation is possible).
 ///
-/// Both: the protocol keeps `protocol_fee` of the bonus (`fee / x` units, Aave:
-/// `protocol_fee x s b / (1 + b)`), the liquidator sells the rest.
+/// Both: a partial liquidation must lower the debt (`d - r < d`: a repayment below the debt's
+/// last digit is no liquidation). The liquidator pays `r` to the lender; the fee is the bonus
+/// `s x - r`; the protocol
+/// keeps `protocol_fee` of it in units (generic: `protocol_fee (s x - r) / x`, Aave:
+/// `protocol_fee s b / (1 + b)`), the liquidator takes and sells the rest.
 pub fn direct(p: &DirectParams, lt: f64, c: f64, d: f64, x: f64) -> Option<Outcome> {
     let b = p.bonus;
     let mut o = Outcome::default();
@@ -86,8 +108,7 @@ pub fn direct(p: &DirectParams, lt: f64, c: f64, d: f64, x: f64) -> Option<Outco
                 o.coll_after = c - s;
                 o.debt_after = d - r;
             }
-            let kept = p.protocol_fee * o.fee_usd / x;
-            o.sold = o.seized - kept;
+            o.to_protocol = p.protocol_fee * o.fee_usd / x;
         }
         Some(a) => {
             let hf = c * x * lt / d;
@@ -121,25 +142,34 @@ pub fn direct(p: &DirectParams, lt: f64, c: f64, d: f64, x: f64) -> Option<Outco
                 o.coll_after = c - s;
                 o.debt_after = d - r;
             }
-            let kept = p.protocol_fee * s * b / (1.0 + b);
-            o.sold = s - kept;
+            o.to_protocol = p.protocol_fee * s * b / (1.0 + b);
         }
     }
+    if !o.closed && !(o.debt_after < d) {
+        // A repayment below the debt's last digit repays nothing (on chain, zero wei): no
+        // liquidation.
+        return None;
+    }
+    o.sold = o.seized - o.to_protocol;
+    o.takers_pay_usd = o.repaid_usd;
+    o.priced = o.seized;
     o.liquidator_coll = o.sold;
     o.liquidator_usd_out = o.repaid_usd;
     Some(o)
 }
 
-/// A Liquity liquidation (normal mode) of `(c, d)` at oracle `x`, market price `price` (for the
-/// flat collateral compensation), with `pool_usd` in the stability pool.
+/// A Liquity liquidation (normal mode) of `(c, d)` at oracle `x`, market price `price` (the
+/// value of the flat collateral compensation), with `pool_usd` in the stability pool.
 ///
 /// The liquidator gets `gc = min(gas_comp_share c, gas_comp_cap_eth)` of the collateral plus
-/// `gas_comp_usd + gas_comp_eth x price`. The pool absorbs `d_sp = min(d, pool)` of the debt and
-/// takes `c1 d_sp / d` of the remaining collateral `c1 = c - gc` (v2: at most `d_sp (1 +
-/// penalty_sp) / x`); the rest of the debt and collateral (v2: at most `d_red (1 +
-/// penalty_redistribution) / x`) is redistributed to the other troves; v2 returns the surplus to
-/// the borrower. The pool sells `pool_sell_fraction` of its collateral. Bad debt: `max(d - c x,
-/// 0)`, borne by the pool or the other troves.
+/// `gas_comp_usd + gas_comp_eth` units from the trove's gas reserve (the borrower's). The pool
+/// absorbs `d_sp = min(d, pool)` of the debt (paying the lender) and takes `c1 d_sp / d` of the
+/// remaining collateral `c1 = c - gc` (v2: at most `d_sp (1 + penalty_sp) / x`); the rest of the
+/// debt and collateral (v2: at most `d_red (1 + penalty_redistribution) / x`) is redistributed
+/// to the other troves; v2 returns the surplus to the borrower. The pool sells
+/// `pool_sell_fraction` of its collateral. Fee: what the liquidator and the pool take above the
+/// debt the pool pays, at `x`: `(gc + coll_sp + gas_comp_eth) x + gas_comp_usd - d_sp`.
+/// Shortfall: `max(d - c x, 0)`, borne by the pool or the other troves.
 pub fn liquity(p: &LiquityParams, c: f64, d: f64, x: f64, price: f64, pool_usd: f64) -> Outcome {
     let gc = (p.gas_comp_share * c).min(p.gas_comp_cap_eth);
     let c1 = c - gc;
@@ -158,21 +188,26 @@ pub fn liquity(p: &LiquityParams, c: f64, d: f64, x: f64, price: f64, pool_usd: 
         }
     };
     let returned = (c1 - coll_sp - c_red).max(0.0);
-    let incentive = p.gas_comp_usd + p.gas_comp_eth * price;
-    let shortfall = (d - c * x).max(0.0);
-    let taken = c - returned;
+    let reserve_usd = p.gas_comp_usd + p.gas_comp_eth * price;
+    let seized = gc + coll_sp;
     Outcome {
-        seized: gc + coll_sp,
+        seized,
+        to_protocol: 0.0,
         sold: gc + p.pool_sell_fraction * coll_sp,
         repaid_usd: d_sp,
-        fee_usd: taken * x - d + shortfall + incentive,
-        shortfall_usd: shortfall,
+        takers_pay_usd: d_sp,
+        takers_get_usd: reserve_usd,
+        borrower_usd: -reserve_usd,
+        protocol_usd: 0.0,
+        fee_usd: (seized + p.gas_comp_eth) * x + p.gas_comp_usd - d_sp,
+        priced: seized + p.gas_comp_eth,
+        shortfall_usd: (d - c * x).max(0.0),
         returned,
         coll_after: 0.0,
         debt_after: 0.0,
         closed: true,
         liquidator_coll: gc,
-        liquidator_usd_in: incentive,
+        liquidator_usd_in: reserve_usd,
         liquidator_usd_out: 0.0,
         redistributed_coll: c_red,
         redistributed_debt: d_red,
@@ -181,23 +216,28 @@ pub fn liquity(p: &LiquityParams, c: f64, d: f64, x: f64, price: f64, pool_usd: 
 
 /// Compound v3 `absorb` of `(c, d)` at oracle `x` (Comet.sol): all collateral is seized, the
 /// account is credited `c x LF`; a credit above the debt is returned to the borrower (in the
-/// base asset), the protocol sells the collateral at the store-front price `x q`, `q = 1 -
-/// SF (1 - LF)`; bad debt is the reserves' net loss `max(d + surplus - c x q, 0)`; fee =
-/// `c x - d - surplus + shortfall` (buyers' discount and the protocol's gain).
+/// base asset); the reserves make the lender whole (`d`) and sell the collateral to buyers at the
+/// store-front price `x q`, `q = 1 - SF (1 - LF)`, who sell it on the market. Fee: the buyers'
+/// discount `c x (1 - q)`; the protocol's result is `c x q - d - surplus`; shortfall, the
+/// reserves' net loss, `max(d + surplus - c x q, 0)`.
 pub fn absorb(p: &AbsorbParams, c: f64, d: f64, x: f64) -> Outcome {
     let lf = p.liquidation_factor;
     let q = 1.0 - p.store_front_price_factor * (1.0 - lf);
     let surplus = (c * x * lf - d).max(0.0);
-    let shortfall = (d + surplus - c * x * q).max(0.0);
+    let price_paid = c * x * q;
     Outcome {
         seized: c,
         sold: c,
         repaid_usd: d,
-        fee_usd: c * x - d - surplus + shortfall,
-        shortfall_usd: shortfall,
+        takers_pay_usd: price_paid,
+        borrower_usd: surplus,
+        protocol_usd: price_paid - d - surplus,
+        fee_usd: c * x - price_paid,
+        priced: c,
+        shortfall_usd: (d + surplus - price_paid).max(0.0),
         closed: true,
         liquidator_coll: c,
-        liquidator_usd_out: c * x * q,
+        liquidator_usd_out: price_paid,
         ..Outcome::default()
     }
 }
@@ -235,64 +275,108 @@ pub fn flip_settle(p: &FlipParams, lot: f64, tab: f64, price: f64, working: u32)
     }
 }
 
-/// What a clip auction does at one evaluation.
+/// What a clip auction does next within a window of time.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ClipStep {
-    /// A keeper takes at price step `k` (price `top cut^k`).
+    /// A keeper takes at price step `k` (price `top cut^k`) at time `at_s`.
     Take {
         /// Price step index.
-        k: u64,
+        k: f64,
         /// Auction price, USD per unit.
         price: f64,
+        /// When, seconds.
+        at_s: f64,
     },
-    /// Nothing yet.
+    /// The auction is done (past `tail`, or its price under `cusp top`) at `at_s` without a
+    /// taker: a keeper resets it then (`redo`).
+    Reset {
+        /// When, seconds.
+        at_s: f64,
+    },
+    /// Nothing within the window.
     Wait,
-    /// The auction is past `tail` or below `cusp` without a taker: it must be reset (`redo`).
-    Reset,
 }
 
-/// The clip price at age `age_s`: `top x cut^floor(age / step)` (StairstepExponentialDecrease).
+/// The clip price at age `age_s`: `top x cut^floor(age / step)` (abaci.sol,
+/// `StairstepExponentialDecrease.price`).
 #[inline]
 pub fn clip_price(p: &ClipParams, top: f64, age_s: f64) -> f64 {
-    top * p.cut.powf((age_s / p.step_seconds).floor())
+    top * p.cut.powf(price_step(p, age_s))
 }
 
-/// Evaluates a clip auction started at `top`, now `age_s` seconds old, whose price steps up to
-/// `k_checked` (−1 for none) were already seen without a taker, when keepers buy at or below
-/// `threshold` (market price x (1 − margin)).
+/// The price step at age `age_s`, `floor(age / step)`.
+#[inline]
+fn price_step(p: &ClipParams, age_s: f64) -> f64 {
+    (age_s / p.step_seconds).floor()
+}
+
+/// The last price step whose price is not below `cusp top`: the largest `k` with `cut^k >=
+/// cusp`.
+pub fn clip_last_step(p: &ClipParams) -> f64 {
+    let mut k = (p.cusp.ln() / p.cut.ln()).floor();
+    // Guard the floor against rounding, a step either way.
+    if p.cut.powf(k) < p.cusp {
+        k -= 1.0;
+    } else if p.cut.powf(k + 1.0) >= p.cusp {
+        k += 1.0;
+    }
+    k.max(0.0)
+}
+
+/// The first price step whose price `top cut^k` is at or below `threshold` (infinite when the
+/// threshold is not positive).
+pub fn clip_first_step_at_or_below(p: &ClipParams, top: f64, threshold: f64) -> f64 {
+    if threshold >= top {
+        return 0.0;
+    }
+    if !(threshold > 0.0) {
+        return f64::INFINITY;
+    }
+    let mut k = ((threshold / top).ln() / p.cut.ln()).ceil().max(0.0);
+    // Guard the ceiling against rounding, a step either way.
+    if k > 0.0 && top * p.cut.powf(k - 1.0) <= threshold {
+        k -= 1.0;
+    } else if top * p.cut.powf(k) > threshold {
+        k += 1.0;
+    }
+    k
+}
+
+/// What a clip auction started (`tic_s`, seconds) at price `top` does within the window
+/// `(from_s, to_s]` when keepers buy at or below `threshold` (the market price of the window
+/// times `1 - keeper_margin`), in the contract's own time (makerdao/dss clip.sol, abaci.sol):
 ///
-/// The valid steps are those with `k step <= tail` and `cut^k >= cusp` (clip.sol's `status`:
-/// `done = now - tic > tail || price / top < cusp`), so the price never falls below
-/// `cusp x top = cusp x buf x oracle` before a reset. The keeper takes at the first new step whose
-/// price is at or below the threshold: `k = max(ceil(ln(threshold / top) / ln(cut)), k_checked +
-/// 1)`, if `k <= min(floor(age / step), k_tail, k_cusp)`.
-pub fn clip_evaluate(p: &ClipParams, top: f64, age_s: f64, k_checked: i64, threshold: f64) -> ClipStep {
-    let k_now = (age_s / p.step_seconds + 1e-9).floor() as i64;
-    let k_tail = (p.tail_minutes * 60.0 / p.step_seconds + 1e-9).floor() as i64;
-    let k_cusp = (p.cusp.ln() / p.cut.ln() + 1e-9).floor() as i64;
-    let k_last = k_now.min(k_tail).min(k_cusp);
-    let k_cross = if threshold >= top {
-        0
-    } else if threshold <= 0.0 {
-        i64::MAX
-    } else {
-        let mut k = ((threshold / top).ln() / p.cut.ln()).ceil() as i64;
-        // Guard the ceiling against rounding: the smallest k with top cut^k <= threshold.
-        while k > 0 && top * p.cut.powi((k - 1) as i32) <= threshold {
-            k -= 1;
+/// * the price at time `t` is `top cut^floor((t - tic) / step)`;
+/// * the auction is done (`status`) when `t - tic > tail` or the price is below `cusp top`:
+///   from `tic + tail` (just after) or from the first step past the cusp, whichever comes first;
+/// * a keeper takes at the earliest time of the window at which the price is at or below the
+///   threshold and the auction is not done: price step `k = max(k_from, k_cross)` (`k_from` the
+///   step in force at the window's start, `k_cross` the first step at or below the threshold),
+///   at `max(from, tic + k step)`;
+/// * otherwise, if the auction is done within the window (or already at its start), a keeper
+///   resets it then.
+pub fn clip_next(p: &ClipParams, top: f64, tic_s: f64, from_s: f64, to_s: f64, threshold: f64) -> ClipStep {
+    let tail_s = p.tail_minutes * 60.0;
+    let k_cusp = clip_last_step(p);
+    let age_from = (from_s - tic_s).max(0.0);
+    let k_from = price_step(p, age_from);
+    if age_from > tail_s || k_from > k_cusp {
+        return ClipStep::Reset { at_s: from_s };
+    }
+    let k = k_from.max(clip_first_step_at_or_below(p, top, threshold));
+    if k <= k_cusp {
+        let at_s = from_s.max(tic_s + k * p.step_seconds);
+        if at_s - tic_s <= tail_s && at_s <= to_s {
+            return ClipStep::Take { k, price: top * p.cut.powf(k), at_s };
         }
-        while top * p.cut.powi(k as i32) > threshold {
-            k += 1;
-        }
-        k
-    };
-    let k = k_cross.max(k_checked + 1);
-    if k <= k_last {
-        ClipStep::Take { k: k as u64, price: top * p.cut.powi(k as i32) }
-    } else if k_now > k_tail.min(k_cusp) {
-        ClipStep::Reset
-    } else {
-        ClipStep::Wait
+    }
+    // Done from the first step past the cusp, or just after the tail.
+    let (t_cusp, t_tail) = (tic_s + (k_cusp + 1.0) * p.step_seconds, tic_s + tail_s);
+    let done =
+        if t_cusp <= t_tail { (t_cusp <= to_s).then_some(t_cusp) } else { (t_tail < to_s).then_some(t_tail) };
+    match done {
+        Some(at_s) => ClipStep::Reset { at_s: at_s.max(from_s) },
+        None => ClipStep::Wait,
     }
 }
 
@@ -347,6 +431,9 @@ mod tests {
         let p = DirectParams { close_factor: 0.5, protocol_fee: 0.1, ..GENERIC };
         let o = direct(&p, 0.83, 10.0, 24_000.0, 2800.0).unwrap();
         check!(o.seized, 4.5);
+        // A close factor of 1e-320 repays 2.4e-316: 24,000 - r = 24,000 exactly: no liquidation
+        // (it would change nothing, again and again).
+        assert!(direct(&DirectParams { close_factor: 1e-320, ..p }, 0.83, 10.0, 24_000.0, 2800.0).is_none());
         check!(o.sold, 4.5 - 60.0 / 2800.0);
         check!(o.coll_after, 5.5);
         check!(o.debt_after, 12_000.0);
@@ -450,12 +537,17 @@ mod tests {
         check!(o.fee_usd, 1200.0);
         check!(o.redistributed_coll, 0.0);
         // Pool of 5,000: it absorbs 5,000 and takes 9.95 / 4 = 2.4875; 7.4625 units and 15,000
-        // of debt are redistributed.
+        // of debt are redistributed. The takers' fee: 2.5375 x 2,100 + 200 - 5,000 = 528.75
+        // (the other troves' gain, 7.4625 x 2,100 - 15,000 = 671.25, is the borrowers').
         let o = liquity(&v1, 10.0, 20_000.0, 2100.0, 2100.0, 5000.0);
         check!(o.seized, 0.05 + 2.4875);
         check!(o.redistributed_coll, 7.4625);
         check!(o.redistributed_debt, 15_000.0);
-        check!(o.fee_usd, 1200.0);
+        check!(o.fee_usd, 528.75);
+        check!(o.priced, 2.5375);
+        // Units and USD balance: seized + redistributed + returned = c; the pool pays the lender.
+        check!(o.seized + o.redistributed_coll + o.returned, 10.0);
+        check!(o.takers_get_usd - o.takers_pay_usd + o.borrower_usd + o.repaid_usd + o.protocol_usd, 0.0);
         // v2: 5% via the pool: pool takes min(9.95, 21,000 / 2,100 = 10) = 9.95 (v1-like here);
         // at x = 2,150 (ICR 107.5%): the pool takes 21,000 / 2,150 = 9.76744, 0.18256 returned;
         // liquidator 0.05 units (cap 2) and 0.0375 units valued at 2,150 = 80.625 USD.
@@ -470,27 +562,32 @@ mod tests {
         check!(o.seized, 0.05 + 21_000.0 / 2150.0);
         check!(o.returned, 9.95 - 21_000.0 / 2150.0);
         check!(o.fee_usd, 0.05 * 2150.0 + 1000.0 + 80.625);
-        // Under water: x = 1,900 (c x = 19,000 < 20,000): bad debt 1,000.
+        // Under water: x = 1,900 (c x = 19,000 < 20,000): bad debt 1,000, borne by the pool:
+        // its depositors pay 20,000 for 9.95 x 1,900 = 18,905 (-1,095), the liquidator gets
+        // 0.05 x 1,900 + 200 = 295: fee -800.
         let o = liquity(&v1, 10.0, 20_000.0, 1900.0, 1900.0, 1e6);
         check!(o.shortfall_usd, 1000.0);
-        check!(o.fee_usd, 200.0);
+        check!(o.fee_usd, -800.0);
     }
 
     #[test]
     fn compound_absorb_by_hand() {
         let p = AbsorbParams { liquidation_factor: 0.95, store_front_price_factor: 0.5 };
         // c = 10, d = 20,000, x = 2,300: credit 21,850, surplus 1,850 back to the borrower,
-        // q = 0.975, protocol sells for 22,425 >= 21,850: no shortfall; fee = 23,000 - 21,850 =
-        // 1,150 = c x (1 - LF).
+        // q = 0.975, the protocol sells for 22,425 >= 21,850: no shortfall; the buyers' discount
+        // (the fee) is 23,000 - 22,425 = 575 and the protocol keeps 22,425 - 21,850 = 575.
         let o = absorb(&p, 10.0, 20_000.0, 2300.0);
         check!(o.seized, 10.0);
-        check!(o.fee_usd, 1150.0);
+        check!(o.fee_usd, 575.0);
+        check!(o.protocol_usd, 575.0);
+        check!(o.borrower_usd, 1850.0);
         check!(o.shortfall_usd, 0.0);
-        // x = 2,000: credit 19,000 < d: no surplus; sale 19,500 < 20,000: shortfall 500; fee =
-        // 20,000 - 20,000 + 500 = 500 (the buyers' discount).
+        // x = 2,000: credit 19,000 < d: no surplus; sale 19,500 < 20,000: shortfall 500 (the
+        // reserves' loss); fee 500 (the buyers' discount).
         let o = absorb(&p, 10.0, 20_000.0, 2000.0);
         check!(o.shortfall_usd, 500.0);
         check!(o.fee_usd, 500.0);
+        check!(o.protocol_usd, -500.0);
     }
 
     #[test]
@@ -535,30 +632,49 @@ mod tests {
         // top = 1.2 x 2,000 = 2,400; after 1 h: 40 steps: 2,400 x 0.99^40 = 1,605.8.
         check!(clip_price(&p, 2400.0, 3600.0), 2400.0 * 0.99f64.powi(40));
         // Keeper threshold 2,000 x 0.99 = 1,980: first step with 2,400 x 0.99^k <= 1,980:
-        // k = ceil(ln(0.825) / ln(0.99)) = ceil(19.14) = 20 (price 1,963.1), reached after
-        // 30 min.
+        // k = ceil(ln(0.825) / ln(0.99)) = ceil(19.14) = 20 (price 1,963.1), 30 min after the
+        // kick: taken in a window that holds that moment, at that moment.
+        assert_eq!(clip_first_step_at_or_below(&p, 2400.0, 1980.0), 20.0);
         assert_eq!(
-            clip_evaluate(&p, 2400.0, 3600.0, -1, 1980.0),
-            ClipStep::Take { k: 20, price: 2400.0 * 0.99f64.powi(20) }
+            clip_next(&p, 2400.0, 0.0, 0.0, 3600.0, 1980.0),
+            ClipStep::Take { k: 20.0, price: 2400.0 * 0.99f64.powi(20), at_s: 1800.0 }
         );
-        assert_eq!(clip_evaluate(&p, 2400.0, 1500.0, -1, 1980.0), ClipStep::Wait);
-        // Steps already seen up to 30: the take is at step 31.
+        assert_eq!(clip_next(&p, 2400.0, 0.0, 0.0, 1500.0, 1980.0), ClipStep::Wait);
+        // A window that starts later (steps up to 33 already seen at a higher threshold) takes at
+        // the step in force at its start, 33, at its start.
         assert_eq!(
-            clip_evaluate(&p, 2400.0, 3600.0, 30, 1980.0),
-            ClipStep::Take { k: 31, price: 2400.0 * 0.99f64.powi(31) }
+            clip_next(&p, 2400.0, 0.0, 3000.0, 3600.0, 1980.0),
+            ClipStep::Take { k: 33.0, price: 2400.0 * 0.99f64.powi(33), at_s: 3000.0 }
         );
-        // cusp: 0.99^k >= 0.4 for k <= 91 (0.99^91 = 0.4007, 0.99^92 = 0.3967); tail: 60 steps.
-        // A threshold of 0.3 top is never reached before tail: reset after 90 min.
-        assert_eq!(clip_evaluate(&p, 2400.0, 5400.0, 40, 720.0), ClipStep::Wait);
-        assert_eq!(clip_evaluate(&p, 2400.0, 5500.0, 60, 720.0), ClipStep::Reset);
+        // cusp: 0.99^k >= 0.4 for k <= 91 (0.99^91 = 0.4007, 0.99^92 = 0.3967); tail 90 min = 60
+        // steps. A threshold of 0.3 top is never reached before the tail: done just after
+        // 5,400 s, reset then, whatever the window.
+        assert_eq!(clip_last_step(&p), 91.0);
+        assert_eq!(clip_next(&p, 2400.0, 0.0, 3600.0, 5400.0, 720.0), ClipStep::Wait);
+        assert_eq!(clip_next(&p, 2400.0, 0.0, 3600.0, 7200.0, 720.0), ClipStep::Reset { at_s: 5400.0 });
+        assert_eq!(clip_next(&p, 2400.0, 0.0, 6000.0, 7200.0, 720.0), ClipStep::Reset { at_s: 6000.0 });
+        // A take at age exactly tail (step 60) is still allowed (done only when age > tail).
+        assert_eq!(
+            clip_next(&p, 2400.0, 0.0, 3600.0, 5400.0, 2400.0 * 0.99f64.powi(60)),
+            ClipStep::Take { k: 60.0, price: 2400.0 * 0.99f64.powi(60), at_s: 5400.0 }
+        );
         // With a long tail, cusp binds: the lowest price is at step 91 (0.4007 top), never
-        // below cusp x top = 960.
+        // below cusp x top = 960; the auction is done from step 92 (8,280 s).
         let long = ClipParams { tail_minutes: 1000.0, ..p };
-        assert_eq!(clip_evaluate(&long, 2400.0, 91.0 * 90.0, 80, 950.0), ClipStep::Wait);
-        assert_eq!(clip_evaluate(&long, 2400.0, 92.0 * 90.0, 91, 950.0), ClipStep::Reset);
+        assert_eq!(clip_next(&long, 2400.0, 0.0, 0.0, 8279.0, 950.0), ClipStep::Wait);
+        assert_eq!(clip_next(&long, 2400.0, 0.0, 0.0, 9000.0, 950.0), ClipStep::Reset { at_s: 8280.0 });
         assert_eq!(
-            clip_evaluate(&long, 2400.0, 92.0 * 90.0, 80, 961.7),
-            ClipStep::Take { k: 91, price: 2400.0 * 0.99f64.powi(91) }
+            clip_next(&long, 2400.0, 0.0, 7200.0, 9000.0, 961.7),
+            ClipStep::Take { k: 91.0, price: 2400.0 * 0.99f64.powi(91), at_s: 8190.0 }
+        );
+        // Extreme parameters stay finite: a cut a hair under 1 never reaches a low threshold
+        // before the tail; a step of 5e-324 s is past the cusp at once.
+        let slow = ClipParams { cut: 1.0 - f64::EPSILON / 2.0, ..p };
+        assert_eq!(clip_next(&slow, 2400.0, 0.0, 0.0, 7200.0, 1000.0), ClipStep::Reset { at_s: 5400.0 });
+        let fast = ClipParams { step_seconds: 5e-324, ..p };
+        assert_eq!(
+            clip_next(&fast, 2400.0, 0.0, 0.0, 10.0, 1000.0),
+            ClipStep::Take { k: 88.0, price: 2400.0 * 0.99f64.powi(88), at_s: 88.0 * 5e-324 }
         );
     }
 }

@@ -204,6 +204,10 @@ pub struct CdpSpec {
     /// cascade round).
     #[serde(default)]
     pub latency_steps: u32,
+    /// The most liquidations one step can hold, [1, 10^9] (default: 12-second blocks in a step
+    /// times [`LIQUIDATIONS_PER_BLOCK`]); the rest wait for the next step (`deferred`).
+    #[serde(default)]
+    pub max_liquidations_per_step: Option<u64>,
     /// Gas cost of one liquidation, USD, >= 0 (requires `profit_check = true`).
     #[serde(default)]
     pub gas_usd: f64,
@@ -272,6 +276,7 @@ impl CdpSpec {
             liquidation_factor: None,
             store_front_price_factor: None,
             latency_steps: 0,
+            max_liquidations_per_step: None,
             gas_usd: 0.0,
             profit_check: false,
             profit_recheck_move: None,
@@ -453,6 +458,16 @@ impl CdpSpec {
         if gas_usd > 0.0 && !self.profit_check {
             return Err(CdpError::invalid("gas_usd", gas_usd, "gas is used only with profit_check = true"));
         }
+        let max_per_step = match self.max_liquidations_per_step {
+            Some(v) if !(1..=MAX_LIQUIDATIONS_PER_STEP).contains(&v) => {
+                return Err(CdpError::invalid(
+                    "max_liquidations_per_step",
+                    v,
+                    format!("must be within [1, {MAX_LIQUIDATIONS_PER_STEP}]"),
+                ))
+            }
+            v => v,
+        };
         let recheck_move = match self.profit_recheck_move {
             Some(v) if !self.profit_check => {
                 return Err(CdpError::invalid("profit_recheck_move", v, "requires profit_check = true"))
@@ -537,6 +552,7 @@ impl CdpSpec {
             mechanism,
             liquidator: LiquidatorParams {
                 latency_steps: self.latency_steps,
+                max_per_step,
                 gas_usd,
                 profit_check: self.profit_check,
                 recheck_move,
@@ -627,6 +643,13 @@ impl CdpParams {
         }
         let l = &self.liquidator;
         v.push(("latency_steps", l.latency_steps.to_string()));
+        v.push((
+            "max_liquidations_per_step",
+            match l.max_per_step {
+                Some(n) => n.to_string(),
+                None => format!("{LIQUIDATIONS_PER_BLOCK} a 12-second block of the step"),
+            },
+        ));
         v.push(("gas_usd", l.gas_usd.to_string()));
         v.push(("profit_check", l.profit_check.to_string()));
         if l.profit_check {
@@ -640,6 +663,24 @@ impl CdpParams {
         v.push(("borrow_rate", self.borrow_rate.to_string()));
         v
     }
+}
+
+/// Liquidations one 12-second Ethereum block holds: a 30,000,000 gas limit (2021 to early 2025)
+/// over about 300,000 gas a liquidation (Liquity v1 README, "Liquidation gas costs": 215k to
+/// 400k gas for one trove liquidated alone). docs/MODEL.md (A step always ends).
+pub const LIQUIDATIONS_PER_BLOCK: u64 = 100;
+
+/// Seconds between Ethereum blocks since the Merge.
+pub const BLOCK_SECONDS: f64 = 12.0;
+
+/// The largest `max_liquidations_per_step` accepted.
+pub const MAX_LIQUIDATIONS_PER_STEP: u64 = 1_000_000_000;
+
+/// The default bound of liquidations in a step of `dt_years`: its 12-second blocks (at least
+/// one, rounded) times [`LIQUIDATIONS_PER_BLOCK`], at most [`MAX_LIQUIDATIONS_PER_STEP`].
+pub fn default_max_liquidations_per_step(dt_years: f64) -> u64 {
+    let blocks = (dt_years * 365.0 * 86_400.0 / BLOCK_SECONDS).round().max(1.0);
+    (blocks * LIQUIDATIONS_PER_BLOCK as f64).min(MAX_LIQUIDATIONS_PER_STEP as f64) as u64
 }
 
 /// A liquidation mechanism with its parameters.
@@ -763,6 +804,8 @@ pub struct AbsorbParams {
 pub struct LiquidatorParams {
     /// Steps between an opportunity and the action.
     pub latency_steps: u32,
+    /// The most liquidations in one step (None: [`default_max_liquidations_per_step`]).
+    pub max_per_step: Option<u64>,
     /// Gas cost of one liquidation, USD.
     pub gas_usd: f64,
     /// Whether liquidators check profitability.

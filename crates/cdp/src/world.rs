@@ -31,11 +31,12 @@
 //! wait for the `exp` of the price.
 
 use crate::book::Book;
+use crate::booking::{self, AuctionMove};
 use crate::error::CdpError;
 use crate::mechanics::{self, ClipStep, Outcome};
 use crate::spec::{CdpParams, CdpSpec, DirectParams, Mechanism};
 use headroom_market::{
-    Cohort, Event, EventKind, EventSink, Ledger, Liquidity, PathMetrics, PathRng, Primitive, StepCtx,
+    Cohort, Event, EventKind, EventSink, Ledger, Liquidity, Party, PathMetrics, PathRng, Primitive, StepCtx,
     WorldEnv, WorldMarket,
 };
 use rand::RngExt;
@@ -45,10 +46,6 @@ use std::sync::Arc;
 
 /// Seconds in a year of 365 days.
 const SECONDS_PER_YEAR: f64 = 365.0 * 86_400.0;
-
-/// Safety bound on cascade rounds in one step: a round always closes or shrinks positions, so
-/// the loop ends long before this; were it reached, the rest waits for the next step.
-pub const MAX_ROUNDS_PER_STEP: u32 = 100_000;
 
 /// Where the collateral went, for conservation checks (units of the asset):
 /// `initial + topped_up = seized + returned + in_auction + open`.
@@ -146,20 +143,22 @@ struct Pend {
     ver: u32,
 }
 
+/// An auction in flight (Maker): its lot, the tab still to raise and the debt still owed to the
+/// lender (the tab's first part; the rest is the penalty).
 #[derive(Clone, Copy, Debug)]
 struct Auction {
     idx: u32,
     lot: f64,
     tab: f64,
-    debt: f64,
-    raised: f64,
+    debt_left: f64,
     top: f64,
-    start_s: f64,
-    k_checked: i64,
+    /// Clip: when the auction (re)started (`tic`), seconds.
+    tic_s: f64,
+    /// Clip: the end of the last window keepers looked at, seconds.
+    seen_s: f64,
+    /// Flip: when the auction settles, seconds.
     settle_s: f64,
     working: u32,
-    o_kick: f64,
-    p_kick: f64,
     wrongful: bool,
 }
 
@@ -178,6 +177,140 @@ struct Acc {
     topped_up: f64,
     seized: f64,
     returned: f64,
+    /// The path's bookings.
+    ledger: Ledger,
+    /// USD paid to the lender over the path (repayments, offsets, covers).
+    lender_cash: f64,
+    /// USD received by borrowers over the path (surplus credits), less what they paid (top-ups at
+    /// their price, gas reserves).
+    borrower_cash: f64,
+    /// Liquidations pushed to a later step by the step's bound.
+    deferred: u64,
+}
+
+/// The events of a bulk round over the book's positions `range` (`(lt, g)` the threshold and
+/// the interest factor, `(step, round)`, `(x, p)` the oracle and market prices), each with its
+/// own booking: out of line, so that the round's loop stays small when events are off.
+#[cold]
+#[inline(never)]
+fn bulk_events(
+    book: &Book,
+    k: &Bulk,
+    (lt, g): (f64, f64),
+    (step, round): (u32, u32),
+    range: std::ops::Range<usize>,
+    (x, p): (f64, f64),
+    events: &mut EventSink,
+) {
+    let dp = DirectParams { bonus: k.bonus, close_factor: 1.0, protocol_fee: k.protocol_fee, aave: None };
+    for j in range {
+        let (c, d) = (book.coll[j], g * book.debt[j]);
+        if let Some(o) = mechanics::direct(&dp, lt, c, d, x) {
+            events.push(Event {
+                step,
+                round,
+                position: book.id[j],
+                kind: EventKind::Liquidation,
+                eth: o.seized,
+                usd: o.repaid_usd,
+                fee_usd: o.fee_usd,
+                oracle_price: x,
+                market_price: p,
+                wrongful: c * p * lt >= d,
+                ledger: booking::liquidation(c, d, &o, p, true),
+            });
+        }
+    }
+}
+
+/// The borrowers' and the lender's bookings of a bulk round over `range` when some position may
+/// lack equity at `p`: their claims before, `max(c p - g d, 0)` and `min(g d, c p)`, split at
+/// `k0 = k_p = p / (g LT)`; after, the collateral returned (`coll - seized`) and the repayment.
+#[inline(never)]
+fn bulk_claims(
+    book: &Book,
+    range: std::ops::Range<usize>,
+    k_p: f64,
+    (g, p): (f64, f64),
+    (d_all, coll, seized, repaid): (f64, f64, f64, f64),
+) -> (f64, f64) {
+    let (j0, j1) = (range.start, range.end);
+    if book.liq0[j0] <= k_p {
+        (d_all - seized * p, repaid - d_all)
+    } else {
+        let jp = book.split_above(j0, j1, k_p);
+        let (ce, de) = (book.coll_sum(jp, j1), g * book.debt_sum(jp, j1));
+        (p * (coll - seized) - (p * ce - de), repaid - (de + p * (coll - ce)))
+    }
+}
+
+/// A bulk step's sums: the path's running totals of the breakdown (continued in the same order,
+/// so that their bits do not depend on how rounds fall into steps) and the step's own sums of
+/// the ledger, written back to the path's [`Acc`] at its end (fewer fields to carry through the
+/// market's calls than the whole accumulator).
+#[derive(Clone, Copy, Debug, Default)]
+struct BulkSums {
+    exits: u64,
+    wrongful: u64,
+    eth_sold: f64,
+    fees: f64,
+    slippage: f64,
+    oracle_loss: f64,
+    shortfall: f64,
+    seized: f64,
+    returned: f64,
+    /// The debt repaid and the seized units at the market price over the step's rounds in
+    /// which every position had equity (the others are booked as they come).
+    repaid: f64,
+    seized_value: f64,
+    /// Liquidations the step's bound pushed to the next step.
+    deferred: u64,
+}
+
+impl BulkSums {
+    /// The path's running totals so far; the step's own sums at zero.
+    #[inline]
+    fn from(a: &Acc) -> Self {
+        BulkSums {
+            exits: a.exits,
+            wrongful: a.wrongful,
+            eth_sold: a.eth_sold,
+            fees: a.fees,
+            slippage: a.slippage,
+            oracle_loss: a.oracle_loss,
+            shortfall: a.shortfall,
+            seized: a.seized,
+            returned: a.returned,
+            ..BulkSums::default()
+        }
+    }
+}
+
+impl Acc {
+    /// Takes back a bulk step of `rounds` rounds: the running totals, and the step's bookings:
+    /// the liquidators take the seized collateral for the repayment (the borrowers' equity pays
+    /// the difference) and pay the slippage of selling it to the market.
+    #[inline]
+    fn add_bulk(&mut self, b: &BulkSums, rounds: u32) {
+        let slippage = b.slippage - self.slippage;
+        self.hit += b.exits - self.exits;
+        self.exits = b.exits;
+        self.wrongful = b.wrongful;
+        self.eth_sold = b.eth_sold;
+        self.fees = b.fees;
+        self.slippage = b.slippage;
+        self.oracle_loss = b.oracle_loss;
+        self.shortfall = b.shortfall;
+        self.seized = b.seized;
+        self.returned = b.returned;
+        self.lender_cash += b.repaid;
+        self.deferred += b.deferred;
+        let l = &mut self.ledger;
+        l.borrower_usd += b.repaid - b.seized_value;
+        l.takers_usd += b.seized_value - b.repaid - slippage;
+        l.market_usd += slippage;
+        self.max_rounds = self.max_rounds.max(rounds as u64);
+    }
 }
 
 /// The bulk path's constants.
@@ -208,6 +341,10 @@ struct State {
     park_down: BinaryHeap<Entry>,
     park_up: BinaryHeap<Entry>,
     pend_liq: VecDeque<Pend>,
+    /// Liquidations the step's bound pushed to the next step (all due then).
+    defer_liq: Vec<Pend>,
+    /// Liquidations the step may still hold.
+    budget: u64,
     pend_top: VecDeque<Pend>,
     cand_liq: Vec<u32>,
     cand_top: Vec<u32>,
@@ -230,6 +367,10 @@ pub struct CdpWorld {
     bulk_ok: bool,
     bulk_on: bool,
     pool0: f64,
+    /// The most liquidations in one step.
+    max_per_step: u64,
+    /// The cohort's claims at the start price: (borrowers', lender's), USD.
+    start_claims: (f64, f64),
     st: State,
 }
 
@@ -280,6 +421,8 @@ impl CdpWorld {
             park_down: BinaryHeap::new(),
             park_up: BinaryHeap::new(),
             pend_liq: VecDeque::new(),
+            defer_liq: Vec::new(),
+            budget: 0,
             pend_top: VecDeque::new(),
             cand_liq: Vec::new(),
             cand_top: Vec::new(),
@@ -290,7 +433,7 @@ impl CdpWorld {
             touched_open: 0,
             acc: Acc::default(),
         };
-        Ok(CdpWorld {
+        let mut world = CdpWorld {
             book: Arc::new(book),
             params,
             bulk: bulk.unwrap_or(Bulk {
@@ -302,8 +445,15 @@ impl CdpWorld {
             bulk_ok: bulk.is_some(),
             bulk_on: bulk.is_some(),
             pool0,
+            max_per_step: params
+                .liquidator
+                .max_per_step
+                .unwrap_or_else(|| crate::spec::default_max_liquidations_per_step(env.dt_years)),
+            start_claims: (0.0, 0.0),
             st,
-        })
+        };
+        world.start_claims = world.claims(env.start_price);
+        Ok(world)
     }
 
     /// The resolved parameters.
@@ -427,8 +577,13 @@ impl CdpWorld {
         let sl = self.st.slots[s as usize];
         let (c, d) = (self.coll_of(s), self.debt_of(s));
         self.set_actual(s, c + units, d);
-        self.st.acc.topped_up += units;
         let p = market.price();
+        // Booked as the world's own top-ups are (booking::top_up).
+        let ledger = booking::top_up(c, d, units, p);
+        let acc = &mut self.st.acc;
+        acc.topped_up += units;
+        acc.borrower_cash -= units * p;
+        acc.ledger.add(&ledger);
         events.push(Event {
             step: ctx.step as u32,
             round: 0,
@@ -440,7 +595,7 @@ impl CdpWorld {
             oracle_price: market.oracle_price(),
             market_price: p,
             wrongful: false,
-            ledger: Ledger::default(),
+            ledger,
         });
         // Keys moved: re-watch at the new key (a pending or parked liquidation is checked again
         // when it comes up).
@@ -476,8 +631,11 @@ impl CdpWorld {
     ) {
         let r = self.params.borrow_rate;
         if r > 0.0 {
-            // Simple accrual on the debt open during the step: d(t) = d0 (1 + r t).
-            self.st.acc.interest += self.open_norm_debt() * r * ctx.dt_years;
+            // Simple accrual on the debt open during the step: d(t) = d0 (1 + r t), a transfer
+            // from the borrowers to the lender.
+            let interest = self.open_norm_debt() * r * ctx.dt_years;
+            self.st.acc.interest += interest;
+            self.st.acc.ledger.transfer(Party::Borrower, Party::Lender, interest);
             self.st.g = 1.0 + r * ctx.time_years;
         }
         if self.bulk_on {
@@ -487,6 +645,9 @@ impl CdpWorld {
             }
         } else if self.general_may_act(ctx.step as u64, market.oracle_price()) {
             self.general_step(ctx, market, rng, events);
+        }
+        if ctx.step + 1 == ctx.steps && !self.st.auctions.is_empty() {
+            self.report_open_auctions(ctx, market, events);
         }
     }
 
@@ -502,16 +663,17 @@ impl CdpWorld {
         let g = self.st.g;
         let inv_g = 1.0 / g;
         // Locals across the market's calls; written back at the end.
-        let mut acc = self.st.acc;
+        let mut acc = BulkSums::from(&self.st.acc);
         let mut cursor = self.st.cursor;
         let mut rounds: u32 = 0;
+        let mut budget = self.max_per_step;
         // Under a spot oracle without interest, a round that cannot liquidate is recognised in
         // logs, without the `exp` of the price (the test is conservative: see
         // `book::log_key_above`).
         let log_test = g == 1.0 && market.oracle_is_spot();
         loop {
             let j0 = cursor;
-            let (x, j1) = if log_test {
+            let (x, mut j1) = if log_test {
                 // The range is found in logs, so the next sale need not wait for the `exp`
                 // of the price; the price then confirms its last key (a tie within the margin
                 // of `log_key_above` falls back to the search in prices).
@@ -536,6 +698,14 @@ impl CdpWorld {
                 (x, book.advance(j0 + 1, theta))
             };
             let p = market.price();
+            let last = (j1 - j0) as u64 >= budget;
+            let j_all = j1;
+            if last {
+                // The step's bound: the rest waits for the next step.
+                acc.deferred += (j1 - j0) as u64 - budget;
+                j1 = j0 + budget as usize;
+            }
+            budget -= (j1 - j0) as u64;
             // Split the range by how the collateral covers the debt (B1): bad debt where
             // g d > c x (k0 > x / (g lt)), collateral exhausted where g d (1 + b) / x >= c.
             let k_bad = x * k.inv_lt * inv_g;
@@ -565,60 +735,67 @@ impl CdpWorld {
                 }
                 r
             };
-            let (jb, jc, [seized, fee, shortfall]) = if book.liq0[j0] >= k_cap {
+            // `all_equity`: every position of the range has equity at p (see the ledger below).
+            let (d_all, [seized, fee, shortfall], all_equity) = if book.liq0[j0] >= k_cap {
                 let jb = book.split_above(j0, j1, k_bad);
                 let jc = book.split_at_least(jb, j1, k_cap);
-                (jb, jc, sums(j0, j1, jb, jc))
+                (g * book.debt_sum(j0, j1), sums(j0, j1, jb, jc), false)
             } else {
                 // The common case: no collateral runs out. (The next round's price waits for
                 // `seized`: no multiplication by g = 1, and the price factor is formed before
-                // the sum arrives.)
+                // the sum arrives.) Every key is below x / (g LT), so at p >= x every position
+                // has equity.
                 let sum = book.debt_sum(j0, j1);
                 let d = if g == 1.0 { sum } else { g * sum };
-                (j0, j0, [d * seize_per_usd, k.bonus * d, 0.0])
+                (d, [d * seize_per_usd, k.bonus * d, 0.0], p >= x)
             };
             let count = (j1 - j0) as u64;
             acc.exits += count;
-            acc.hit += count;
             acc.fees += fee;
             acc.shortfall += shortfall;
             acc.seized += seized;
-            if p > x {
-                // Wrongful: solvent at the true price, g k0 <= P.
-                let jw = book.split_above(j0, j1, p / g);
-                if jw < j1 {
+            if p != x {
+                // The signed mispricing of every liquidation of the round.
+                acc.oracle_loss += (p - x) * seized;
+                if p > x {
+                    // Wrongful: solvent at the true price, g k0 <= P.
+                    let jw = book.split_above(j0, j1, p / g);
                     acc.wrongful += (j1 - jw) as u64;
-                    acc.oracle_loss += (p - x) * sums(jw, j1, jb, jc)[0];
                 }
             }
-            let kept = if k.protocol_fee > 0.0 { k.protocol_fee * fee * inv_x } else { 0.0 };
+            let kept = if k.protocol_fee > 0.0 {
+                // The protocol keeps its share of the bonus instead of the liquidators.
+                let kept = k.protocol_fee * fee * inv_x;
+                self.st.acc.ledger.transfer(Party::Takers, Party::Protocol, kept * p);
+                kept
+            } else {
+                0.0
+            };
+            // The round's bookings at the market price p (docs/MODEL.md, the bulk path's
+            // ledger): the lender is repaid what the collateral covers, the borrowers keep what
+            // is returned, the liquidators take the seized collateral for the repayment and
+            // the protocol keeps its share. Borrowers' and lender's claims before the round:
+            // `max(c p - g d, 0)` and `min(g d, c p)`, split at `k0 = p / (g LT)`.
+            let coll = book.coll_sum(j0, j1);
+            if all_equity {
+                // Claims p C - g D and g D; the debt is repaid in full: the borrowers book
+                // `g D - p S` and the liquidators `p S - g D` (summed at the end of the step).
+                acc.repaid += d_all;
+                acc.seized_value += seized * p;
+            } else {
+                let repaid = d_all - shortfall;
+                let (to_borrower, to_lender) =
+                    bulk_claims(book, j0..j1, p * k.inv_lt * inv_g, (g, p), (d_all, coll, seized, repaid));
+                let acc = &mut self.st.acc;
+                acc.ledger.borrower_usd += to_borrower;
+                acc.ledger.lender_usd += to_lender;
+                acc.ledger.takers_usd += seized * p - repaid;
+                acc.lender_cash += repaid;
+            }
             if events.enabled() {
-                let dp = DirectParams {
-                    bonus: k.bonus,
-                    close_factor: 1.0,
-                    protocol_fee: k.protocol_fee,
-                    aave: None,
-                };
-                for j in j0..j1 {
-                    let (c, d) = (book.coll[j], g * book.debt[j]);
-                    if let Some(o) = mechanics::direct(&dp, lt, c, d, x) {
-                        events.push(Event {
-                            step: ctx.step as u32,
-                            round: rounds,
-                            position: book.id[j],
-                            kind: EventKind::Liquidation,
-                            eth: o.seized,
-                            usd: o.repaid_usd,
-                            fee_usd: o.fee_usd,
-                            oracle_price: x,
-                            market_price: p,
-                            wrongful: c * p * lt >= d,
-                            ledger: Ledger::default(),
-                        });
-                    }
-                }
+                bulk_events(book, &k, (lt, g), (ctx.step as u32, rounds), j0..j1, (x, p), events);
             }
-            acc.returned += book.coll_sum(j0, j1) - seized;
+            acc.returned += coll - seized;
             cursor = j1;
             let sold = if k.protocol_fee > 0.0 { seized - kept } else { seized };
             acc.eth_sold += sold;
@@ -626,17 +803,23 @@ impl CdpWorld {
                 acc.slippage += market.sell(sold).slippage_usd;
             }
             rounds += 1;
-            if rounds >= MAX_ROUNDS_PER_STEP {
+            if last {
+                // Whatever the sale made liquidatable waits too.
+                acc.deferred += self.bulk_liquidatable(market, j_all) as u64;
                 break;
             }
         }
-        if rounds as u64 > acc.max_rounds {
-            acc.max_rounds = rounds as u64;
-        }
-        self.st.acc = acc;
+        self.st.acc.add_bulk(&acc, rounds);
         self.st.cursor = cursor;
         self.st.next_key = book.liq0[cursor];
         self.st.next_log_key = self.book.log_above[self.st.cursor];
+    }
+
+    /// Positions from `from` on that are liquidatable at the oracle price now (bulk path).
+    #[cold]
+    fn bulk_liquidatable(&self, market: &WorldMarket, from: usize) -> usize {
+        let theta = market.oracle_price() / self.st.g;
+        self.book.advance(from, theta) - from
     }
 
     // ------------------------------------------------------------------------------------------
@@ -822,6 +1005,15 @@ impl CdpWorld {
 
     /// Top-ups and liquidations whose latency has run out, at the start of a step.
     fn pop_due(&mut self, step: u64) {
+        // Those the last step's bound deferred go first.
+        for i in 0..self.st.defer_liq.len() {
+            let e = self.st.defer_liq[i];
+            let sl = self.st.slots[e.slot as usize];
+            if sl.liq == LiqState::Pending && sl.v_liq == e.ver {
+                self.ready_liq(e.slot);
+            }
+        }
+        self.st.defer_liq.clear();
         while let Some(&e) = self.st.pend_top.front() {
             if e.due > step {
                 break;
@@ -888,7 +1080,11 @@ impl CdpWorld {
                 let add = t.restore_hf * d / (x * lt) - c;
                 if add > 0.0 {
                     self.set_actual(s, c + add, d);
-                    self.st.acc.topped_up += add;
+                    let ledger = booking::top_up(c, d, add, p);
+                    let acc = &mut self.st.acc;
+                    acc.topped_up += add;
+                    acc.borrower_cash -= add * p;
+                    acc.ledger.add(&ledger);
                     events.push(Event {
                         step: ctx.step as u32,
                         round,
@@ -900,7 +1096,7 @@ impl CdpWorld {
                         oracle_price: x,
                         market_price: p,
                         wrongful: false,
-                        ledger: Ledger::default(),
+                        ledger,
                     });
                     if sl.liq == LiqState::Watch {
                         self.watch_liq(s);
@@ -922,19 +1118,22 @@ impl CdpWorld {
         proceeds + o.liquidator_usd_in - o.liquidator_usd_out - l.gas_usd >= 0.0
     }
 
+    /// Counts one liquidation (or kick) of slot `s` and books it: `taken` units at oracle `x`,
+    /// market `p`, with the outcome's breakdown and the event's `ledger`.
     #[allow(clippy::too_many_arguments)]
     fn record_exit(
         &mut self,
         s: u32,
         ctx: &StepCtx,
         round: u32,
-        x: f64,
-        p: f64,
+        (x, p): (f64, f64),
         wrongful: bool,
         taken: f64,
         o: &Outcome,
+        ledger: Ledger,
         events: &mut EventSink,
     ) {
+        self.st.budget -= 1;
         let acc = &mut self.st.acc;
         acc.exits += 1;
         let sl = &mut self.st.slots[s as usize];
@@ -943,9 +1142,13 @@ impl CdpWorld {
             acc.hit += 1;
         }
         acc.fees += o.fee_usd;
+        acc.oracle_loss += o.priced * (p - x);
         acc.shortfall += o.shortfall_usd;
         acc.seized += o.seized;
         acc.returned += o.returned;
+        acc.lender_cash += o.repaid_usd;
+        acc.borrower_cash += o.borrower_usd;
+        acc.ledger.add(&ledger);
         if wrongful {
             acc.wrongful += 1;
         }
@@ -960,22 +1163,32 @@ impl CdpWorld {
             oracle_price: x,
             market_price: p,
             wrongful,
-            ledger: Ledger::default(),
+            ledger,
         });
+    }
+
+    /// Number of open positions.
+    fn open_positions(&self) -> usize {
+        self.book.n - self.st.cursor + self.st.touched_open
+    }
+
+    /// Collateral of the open positions, units.
+    fn open_collateral(&self) -> f64 {
+        let b = &self.book;
+        let st = &self.st;
+        st.a * (b.coll_sum(st.cursor, b.n) + st.touched_c0)
     }
 
     /// Hands `c_red` units and `d_red` USD of a closed trove to the open ones, pro rata to their
     /// collateral (Liquity): `B += A d_red / (g C)`, `A *= 1 + c_red / C`, `C` their collateral.
     fn redistribute(&mut self, c_red: f64, d_red: f64) {
-        let b = &self.book;
+        let others = self.open_collateral();
         let st = &mut self.st;
-        let others = st.a * (b.coll_sum(st.cursor, b.n) + st.touched_c0);
         if others > 0.0 {
             st.bb += st.a * d_red / (st.g * others);
             st.a *= 1.0 + c_red / others;
         } else {
-            // Nobody to take it: the protocol keeps the collateral; the uncovered debt is
-            // already in the liquidation's shortfall.
+            // Nobody to take it: the protocol keeps the collateral and the debt is unpaid.
             st.acc.seized += c_red;
         }
     }
@@ -1006,9 +1219,16 @@ impl CdpWorld {
                 self.watch_liq(s);
                 continue;
             }
+            if self.st.budget == 0 {
+                self.defer(s, ctx.step as u64);
+                continue;
+            }
             let wrongful = c * p * lt >= d;
             let out = match &params.mechanism {
                 Mechanism::Direct(dp) => mechanics::direct(dp, lt, c, d, x),
+                // Liquity never liquidates the last trove (TroveManager `_closeTrove`:
+                // `_requireMoreThanOneTroveInSystem`, v1 and v2).
+                Mechanism::Liquity(_) if self.open_positions() <= 1 => None,
                 Mechanism::Liquity(lp) => Some(mechanics::liquity(lp, c, d, x, p, self.st.pool)),
                 Mechanism::Absorb(ap) => Some(mechanics::absorb(ap, c, d, x)),
                 Mechanism::Clip(cp) => {
@@ -1018,22 +1238,17 @@ impl CdpWorld {
                         self.park(s, x);
                         continue;
                     }
-                    let o = Outcome { repaid_usd: d, fee_usd: incentive, closed: true, ..Outcome::default() };
-                    self.record_exit(s, ctx, round, x, p, wrongful, c, &o, events);
-                    self.close_slot(s);
+                    self.kick(s, ctx, round, (x, p), wrongful, tab, incentive, events);
                     self.st.auctions.push(Auction {
                         idx: self.st.slots[s as usize].idx,
                         lot: c,
                         tab,
-                        debt: d,
-                        raised: 0.0,
+                        debt_left: d,
                         top: x * cp.buf,
-                        start_s: now_s,
-                        k_checked: -1,
+                        tic_s: now_s,
+                        seen_s: now_s,
                         settle_s: 0.0,
                         working: 0,
-                        o_kick: x,
-                        p_kick: p,
                         wrongful,
                     });
                     *acted = true;
@@ -1048,29 +1263,25 @@ impl CdpWorld {
                             working += 1;
                         }
                     }
-                    let o = Outcome { repaid_usd: d, closed: true, ..Outcome::default() };
-                    self.record_exit(s, ctx, round, x, p, wrongful, c, &o, events);
-                    self.close_slot(s);
+                    let tab = d * (1.0 + fp.chop);
+                    self.kick(s, ctx, round, (x, p), wrongful, tab, 0.0, events);
                     self.st.auctions.push(Auction {
                         idx: self.st.slots[s as usize].idx,
                         lot: c,
-                        tab: d * (1.0 + fp.chop),
-                        debt: d,
-                        raised: 0.0,
+                        tab,
+                        debt_left: d,
                         top: 0.0,
-                        start_s: now_s,
-                        k_checked: -1,
+                        tic_s: now_s,
+                        seen_s: now_s,
                         settle_s: now_s + fp.ttl_minutes * 60.0,
                         working,
-                        o_kick: x,
-                        p_kick: p,
                         wrongful,
                     });
                     *acted = true;
                     continue;
                 }
             };
-            let Some(o) = out else {
+            let Some(mut o) = out else {
                 self.park(s, x);
                 continue;
             };
@@ -1081,19 +1292,9 @@ impl CdpWorld {
             if let Mechanism::Liquity(_) = params.mechanism {
                 self.st.pool -= o.repaid_usd;
             }
-            let taken = o.seized + o.redistributed_coll;
-            self.record_exit(s, ctx, round, x, p, wrongful, taken, &o, events);
-            if wrongful {
-                // Mispricing only: the bonus is in the fee.
-                self.st.acc.oracle_loss += (p - x) * taken;
-            }
-            *block += o.sold;
-            *acted = true;
+            let redistributes = o.redistributed_coll > 0.0 || o.redistributed_debt > 0.0;
             if o.closed {
                 self.close_slot(s);
-                if o.redistributed_coll > 0.0 || o.redistributed_debt > 0.0 {
-                    self.redistribute(o.redistributed_coll, o.redistributed_debt);
-                }
             } else {
                 self.set_actual(s, o.coll_after, o.debt_after);
                 self.watch_liq(s);
@@ -1101,8 +1302,52 @@ impl CdpWorld {
                     self.watch_top(s);
                 }
             }
+            // Redistributed debt nobody is left to take is debt left unpaid.
+            let others = !redistributes || self.open_collateral() > 0.0;
+            if !others {
+                o.shortfall_usd = o.redistributed_debt;
+            }
+            let ledger = booking::liquidation(c, d, &o, p, others);
+            let taken = o.seized + o.redistributed_coll;
+            self.record_exit(s, ctx, round, (x, p), wrongful, taken, &o, ledger, events);
+            *block += o.sold;
+            *acted = true;
+            if o.closed && redistributes {
+                self.redistribute(o.redistributed_coll, o.redistributed_debt);
+            }
         }
         self.st.cand_liq.clear();
+    }
+
+    /// Pushes slot `s`'s liquidation to the next step (the step's bound is reached).
+    fn defer(&mut self, s: u32, step: u64) {
+        let st = &mut self.st;
+        let sl = &mut st.slots[s as usize];
+        sl.liq = LiqState::Pending;
+        sl.v_liq = sl.v_liq.wrapping_add(1);
+        st.defer_liq.push(Pend { due: step + 1, slot: s, ver: sl.v_liq });
+        st.acc.deferred += 1;
+    }
+
+    /// Hands slot `s` (`c` units, `d` USD) to an auction of tab `tab`: one exit, the keeper's
+    /// `incentive` paid by the protocol.
+    #[allow(clippy::too_many_arguments)]
+    fn kick(
+        &mut self,
+        s: u32,
+        ctx: &StepCtx,
+        round: u32,
+        (x, p): (f64, f64),
+        wrongful: bool,
+        tab: f64,
+        incentive: f64,
+        events: &mut EventSink,
+    ) {
+        let (c, d) = (self.coll_of(s), self.debt_of(s));
+        let o = Outcome { fee_usd: incentive, closed: true, ..Outcome::default() };
+        let ledger = booking::kick(c, d, tab, incentive, p);
+        self.record_exit(s, ctx, round, (x, p), wrongful, c, &o, ledger, events);
+        self.close_slot(s);
     }
 
     /// Settles due flip auctions and lets keepers take from clip auctions (first round of a
@@ -1124,67 +1369,83 @@ impl CdpWorld {
         let mut i = 0;
         while i < self.st.auctions.len() {
             let mut a = self.st.auctions[i];
-            let mut done = false;
-            let mut taken = 0.0;
-            let mut raised = 0.0;
+            // (units taken, USD raised, whether the auction ends)
+            let mut take: Option<(f64, f64, bool)> = None;
             match &params.mechanism {
-                Mechanism::Flip(fp) if now_s + 1e-6 >= a.settle_s => {
+                Mechanism::Flip(fp) if now_s + 1e-6 >= a.settle_s && self.st.budget > 0 => {
+                    self.st.budget -= 1;
                     let s = mechanics::flip_settle(fp, a.lot, a.tab, p, a.working);
-                    taken = s.taken;
-                    raised = s.raised_usd;
-                    a.lot -= taken;
-                    a.raised += raised;
-                    done = true;
+                    take = Some((s.taken, s.raised_usd, true));
                     self.st.flips_in_flight -= 1;
                 }
                 Mechanism::Clip(cp) => {
-                    for _ in 0..4 {
-                        let age = now_s - a.start_s;
-                        match mechanics::clip_evaluate(
-                            cp,
-                            a.top,
-                            age,
-                            a.k_checked,
-                            p * (1.0 - cp.keeper_margin),
-                        ) {
+                    // Keepers look at the window since they last looked, at this step's market
+                    // price; each take or reset is a transaction of the step's bound.
+                    let threshold = p * (1.0 - cp.keeper_margin);
+                    while self.st.budget > 0 {
+                        match mechanics::clip_next(cp, a.top, a.tic_s, a.seen_s, now_s, threshold) {
                             ClipStep::Take { price, .. } => {
                                 // One keeper takes all it can: the whole lot, or what covers the tab.
                                 let exhausted = a.lot <= a.tab / price;
                                 let qty = if exhausted { a.lot } else { a.tab / price };
-                                taken = qty;
-                                raised = qty * price;
-                                a.raised += raised;
-                                a.lot = if exhausted { 0.0 } else { a.lot - qty };
-                                a.tab = if exhausted { a.tab - raised } else { 0.0 };
-                                done = true;
+                                let raised = if exhausted { qty * price } else { a.tab };
+                                take = Some((qty, raised, true));
+                                self.st.budget -= 1;
                                 break;
                             }
-                            ClipStep::Wait => {
-                                a.k_checked = (age / cp.step_seconds + 1e-9).floor() as i64;
-                                break;
-                            }
-                            ClipStep::Reset => {
+                            ClipStep::Wait => break,
+                            ClipStep::Reset { at_s } => {
+                                self.st.budget -= 1;
                                 a.top = x * cp.buf;
-                                a.start_s = now_s;
-                                a.k_checked = -1;
-                                self.st.acc.fees += cp.tip_usd + cp.chip * a.tab;
+                                a.tic_s = at_s;
+                                a.seen_s = at_s;
+                                let incentive = cp.tip_usd + cp.chip * a.tab;
+                                let mut ledger = Ledger::default();
+                                ledger.transfer(Party::Protocol, Party::Takers, incentive);
+                                let acc = &mut self.st.acc;
+                                acc.fees += incentive;
+                                acc.ledger.add(&ledger);
+                                events.push(Event {
+                                    step: ctx.step as u32,
+                                    round: 0,
+                                    position: self.book.id[a.idx as usize],
+                                    kind: EventKind::AuctionReset,
+                                    eth: 0.0,
+                                    usd: 0.0,
+                                    fee_usd: incentive,
+                                    oracle_price: x,
+                                    market_price: p,
+                                    wrongful: a.wrongful,
+                                    ledger,
+                                });
                             }
                         }
                     }
+                    a.seen_s = now_s;
                 }
                 _ => {}
             }
-            if taken > 0.0 {
+            if let Some((taken, raised, ends)) = take {
+                let mv = AuctionMove { lot: a.lot, tab: a.tab, debt_left: a.debt_left, taken, raised, ends };
+                let ledger = mv.book(p);
+                let (to_lender, _) = mv.split();
+                let cover = mv.cover();
+                a.lot -= taken;
+                a.tab -= raised;
+                a.debt_left -= to_lender;
                 let acc = &mut self.st.acc;
                 acc.seized += taken;
-                // The keeper's gain at the market price.
-                let fee = taken * p - raised;
+                // The keeper's discount at the oracle, and the mispricing of what it takes.
+                let fee = taken * x - raised;
                 acc.fees += fee;
-                if a.wrongful {
-                    acc.oracle_loss += (a.p_kick - a.o_kick) * taken;
+                acc.oracle_loss += taken * (p - x);
+                acc.lender_cash += to_lender + cover;
+                acc.shortfall += cover;
+                acc.ledger.add(&ledger);
+                if taken > 0.0 {
+                    *block += taken;
+                    *acted = true;
                 }
-                *block += taken;
-                *acted = true;
                 events.push(Event {
                     step: ctx.step as u32,
                     round: 0,
@@ -1196,22 +1457,68 @@ impl CdpWorld {
                     oracle_price: x,
                     market_price: p,
                     wrongful: a.wrongful,
-                    ledger: Ledger::default(),
+                    ledger,
                 });
+                if ends {
+                    // The rest of the lot goes back to the owner.
+                    acc.returned += a.lot.max(0.0);
+                    self.st.auctions.swap_remove(i);
+                    continue;
+                }
             }
-            if done || a.lot <= 0.0 {
-                // Penalty income above the debt, or bad debt below it; the rest of the lot goes
-                // back to the owner.
-                let acc = &mut self.st.acc;
-                acc.fees += (a.raised - a.debt).max(0.0);
-                acc.shortfall += (a.debt - a.raised).max(0.0);
-                acc.returned += a.lot.max(0.0);
-                self.st.auctions.swap_remove(i);
-            } else {
-                self.st.auctions[i] = a;
-                i += 1;
+            self.st.auctions[i] = a;
+            i += 1;
+        }
+    }
+
+    /// Reports every auction still open at the end of the path (an `auction_open` event each:
+    /// the lot and the tab as they stand); `end_path` marks them at the market.
+    fn report_open_auctions(&self, ctx: &StepCtx, market: &WorldMarket, events: &mut EventSink) {
+        if !events.enabled() {
+            return;
+        }
+        for a in &self.st.auctions {
+            events.push(Event {
+                step: ctx.step as u32,
+                round: 0,
+                position: self.book.id[a.idx as usize],
+                kind: EventKind::AuctionOpen,
+                eth: a.lot,
+                usd: a.tab,
+                fee_usd: 0.0,
+                oracle_price: market.oracle_price(),
+                market_price: market.price(),
+                wrongful: a.wrongful,
+                ledger: Ledger::default(),
+            });
+        }
+    }
+
+    /// The claims of every open position and auction at price `p`: (borrowers', lender's), USD
+    /// (docs/MODEL.md, pnl). Untouched positions with equity at `p` are a suffix of the book
+    /// (`k0 <= (A p / g - B) / LT`): prefix sums, then the touched slots and the auctions.
+    fn claims(&self, p: f64) -> (f64, f64) {
+        let b = &self.book;
+        let st = &self.st;
+        let (a, g, bb, lt) = (st.a, st.g, st.bb, self.params.lt);
+        let jq = b.split_above(st.cursor, b.n, (a * p / g - bb) / lt);
+        let (c_eq, d_eq) = (b.coll_sum(jq, b.n), b.debt_sum(jq, b.n));
+        let debt_eq = g * (d_eq + bb * c_eq);
+        let mut borrower = a * p * c_eq - debt_eq;
+        let mut lender = debt_eq + a * p * b.coll_sum(st.cursor, jq);
+        for (s, sl) in st.slots.iter().enumerate() {
+            if sl.liq != LiqState::Closed {
+                let (cb, cl) = booking::claims(self.coll_of(s as u32), self.debt_of(s as u32), p);
+                borrower += cb;
+                lender += cl;
             }
         }
+        for au in &st.auctions {
+            let (cb, cl, _) = booking::auction_claims(au.lot, au.tab, au.debt_left, p);
+            borrower += cb;
+            lender += cl;
+        }
+        (borrower, lender)
     }
 
     /// Whether anything can happen in this step at oracle price `x`: auctions in flight, due
@@ -1220,6 +1527,7 @@ impl CdpWorld {
     fn general_may_act(&self, step: u64, x: f64) -> bool {
         let st = &self.st;
         if !st.auctions.is_empty()
+            || !st.defer_liq.is_empty()
             || st.pend_liq.front().is_some_and(|e| e.due <= step)
             || st.pend_top.front().is_some_and(|e| e.due <= step)
             || st.park_down.peek().is_some_and(|e| e.key > x)
@@ -1248,6 +1556,7 @@ impl CdpWorld {
     ) {
         let step = ctx.step as u64;
         let mut round: u32 = 0;
+        self.st.budget = self.max_per_step;
         loop {
             market.cache_price();
             let x = market.oracle_price();
@@ -1263,14 +1572,28 @@ impl CdpWorld {
             self.apply_topups(ctx, round, x, p, events);
             self.apply_liquidations(ctx, round, x, p, market, rng, events, &mut block, &mut acted);
             if block > 0.0 {
-                self.st.acc.eth_sold += block;
-                self.st.acc.slippage += market.sell(block).slippage_usd;
+                // The takers sell the round's block: its slippage is the market's.
+                let slippage = market.sell(block).slippage_usd;
+                let acc = &mut self.st.acc;
+                acc.eth_sold += block;
+                acc.slippage += slippage;
+                acc.ledger.transfer(Party::Takers, Party::Market, slippage);
             }
             if !acted {
                 break;
             }
             round += 1;
-            if round >= MAX_ROUNDS_PER_STEP {
+            if self.st.budget == 0 {
+                // The step's bound is reached: whatever is liquidatable now waits for the
+                // next step (top-ups still go ahead).
+                market.cache_price();
+                let (x, p) = (market.oracle_price(), market.price());
+                self.pop_parked(x);
+                self.discover(step, x);
+                self.apply_topups(ctx, round, x, p, events);
+                let (mut block, mut acted) = (0.0, false);
+                self.apply_liquidations(ctx, round, x, p, market, rng, events, &mut block, &mut acted);
+                debug_assert!(block == 0.0 && !acted);
                 break;
             }
         }
@@ -1297,6 +1620,7 @@ impl Primitive for CdpWorld {
         st.park_down.clear();
         st.park_up.clear();
         st.pend_liq.clear();
+        st.defer_liq.clear();
         st.pend_top.clear();
         st.cand_liq.clear();
         st.cand_top.clear();
@@ -1331,8 +1655,17 @@ impl Primitive for CdpWorld {
     }
 
     fn end_path(&mut self, ctx: &StepCtx, market: &WorldMarket, metrics: &mut PathMetrics) {
-        let _ = (ctx, market);
+        let _ = ctx;
+        // Each side's result marked at the final market price: what it holds (claims on the
+        // open positions and auctions, collateral given back) plus what it received, less what
+        // it held at the start (docs/MODEL.md, pnl).
+        let p = market.price();
+        let (borrowers, lender) = self.claims(p);
         let a = &self.st.acc;
+        metrics.ledger = a.ledger;
+        metrics.borrower_pnl_usd = borrowers + a.returned * p + a.borrower_cash - self.start_claims.0;
+        metrics.lender_pnl_usd = lender + a.lender_cash - self.start_claims.1;
+        metrics.deferred = a.deferred;
         metrics.exits = a.exits;
         metrics.eth_sold = a.eth_sold;
         metrics.fees_usd = a.fees;

@@ -79,6 +79,10 @@ pub enum EventKind {
     Settlement,
     /// A hedge trade of the P/N rolls (a block sale, a TWAP slice, a passive fill).
     Hedge,
+    /// A Maker clip auction reset (`redo`): the keeper's reward, no collateral.
+    AuctionReset,
+    /// An auction still open at the end of the path (its lot and tab as they stand).
+    AuctionOpen,
 }
 
 impl EventKind {
@@ -91,7 +95,26 @@ impl EventKind {
             EventKind::Auction => "auction",
             EventKind::Settlement => "settlement",
             EventKind::Hedge => "hedge",
+            EventKind::AuctionReset => "auction_reset",
+            EventKind::AuctionOpen => "auction_open",
         }
+    }
+
+    /// Every kind, in the order of the enum.
+    pub const ALL: [EventKind; 8] = [
+        EventKind::Liquidation,
+        EventKind::TopUp,
+        EventKind::Roll,
+        EventKind::Auction,
+        EventKind::Settlement,
+        EventKind::Hedge,
+        EventKind::AuctionReset,
+        EventKind::AuctionOpen,
+    ];
+
+    /// The kind whose [`EventKind::label`] is `label`.
+    pub fn from_label(label: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.label() == label)
     }
 }
 

@@ -144,15 +144,7 @@ fn read_events_csv(file: &Path) -> Result<Vec<(u64, WorldKind, Event)>> {
             "pn" => WorldKind::Pn,
             o => return Err(here(format!("primitive {o:?}: allowed cdp, pn"))),
         };
-        let ek = match f(5) {
-            "liquidation" => EventKind::Liquidation,
-            "topup" => EventKind::TopUp,
-            "roll" => EventKind::Roll,
-            "auction" => EventKind::Auction,
-            "settlement" => EventKind::Settlement,
-            "hedge" => EventKind::Hedge,
-            o => return Err(here(format!("kind {o:?} unknown"))),
-        };
+        let ek = EventKind::from_label(f(5)).ok_or_else(|| here(format!("kind {:?} unknown", f(5))))?;
         out.push((
             int(0)?,
             kind,

@@ -550,6 +550,7 @@ hf_max = 1.5
 lt = 0.8
 [cdp]
 protocol = "generic"
+lt = 0.8
 [pn]
 "#;
 

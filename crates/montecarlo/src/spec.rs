@@ -200,6 +200,17 @@ fn one_u64() -> u64 {
     1
 }
 
+impl CohortSpec {
+    /// The liquidation threshold the cohort's health factors refer to (ladder and random
+    /// cohorts; a CSV gives debts directly).
+    pub fn lt(&self) -> Option<f64> {
+        match *self {
+            CohortSpec::Ladder { lt, .. } | CohortSpec::Random { lt, .. } => Some(lt),
+            CohortSpec::Csv { .. } => None,
+        }
+    }
+}
+
 /// The most paths one run may have (2^40): path indices must stay exact in f64 columns.
 pub const MAX_PATHS: u64 = 1 << 40;
 
@@ -306,6 +317,25 @@ impl ExperimentSpec {
             match &self.cdp {
                 None => add("cdp", Err(": missing table [cdp]: required because worlds has \"cdp\"".into())),
                 Some(c) => add("cdp.", c.validate().map_err(|e| e.to_string())),
+            }
+        }
+        if let (Some(cohort_lt), Some(Ok(params))) =
+            (self.cohort.lt(), self.cdp.as_ref().map(|c| c.resolve()))
+        {
+            // One LT: the cohort's health factors refer to it and the CDP liquidates at it.
+            let valid = cohort_lt > 0.0 && cohort_lt <= 1.0;
+            if valid && (cohort_lt - params.lt).abs() > 1e-12 * params.lt {
+                let cdp_lt = match self.cdp.as_ref().and_then(|c| c.lt) {
+                    Some(v) => format!("cdp.lt = {v}"),
+                    None => format!("cdp.lt = {} (the {} preset's default)", params.lt, params.protocol),
+                };
+                add(
+                    "cohort.lt",
+                    Err(format!(
+                        " = {cohort_lt} and {cdp_lt} differ: the cohort's health factors refer to the \
+                         CDP's liquidation threshold; give both the same value (sweep them together)"
+                    )),
+                );
             }
         }
         if self.has(WorldKind::Pn) {

@@ -76,11 +76,20 @@ fn b1_means_agree_with_the_reference_within_4_combined_standard_errors() {
     }
     eprintln!("{report}");
     assert!(bad.is_empty(), "B1 metrics off the reference: {bad:?}\n{report}");
-    // Every liquidation closes a position, nothing is wrongful with a spot oracle.
+    // Every liquidation closes a position, nothing is wrongful with a spot oracle; the bonus is
+    // the cost, paid by the borrowers, and the liquidators pay the slippage out of it.
     for m in &rows {
         assert_eq!(m.exits, m.positions_hit);
         assert_eq!(m.wrongful_exits, 0);
         assert_eq!(m.interest_usd, Some(0.0));
+        let l = &m.ledger;
+        assert!(l.balances(1e-9));
+        let tol = 1e-9 * (1.0 + m.fees_usd);
+        assert!((l.borrower_usd + m.fees_usd).abs() <= tol, "{l:?}");
+        assert!((l.takers_usd - (m.fees_usd - m.slippage_usd)).abs() <= tol, "{l:?}");
+        assert!((l.cost() - m.fees_usd).abs() <= tol, "{l:?}");
+        assert_eq!((l.lender_usd, l.protocol_usd), (0.0, 0.0));
+        assert!((l.market_usd - m.slippage_usd).abs() <= 1e-9 * m.slippage_usd, "{l:?}");
     }
 }
 
@@ -132,6 +141,13 @@ fn cross_check(spec: CdpSpec) -> u64 {
             (a.final_price, b.final_price),
             (a.oracle_loss_usd, b.oracle_loss_usd),
             (a.interest_usd.unwrap(), b.interest_usd.unwrap()),
+            (a.ledger.borrower_usd, b.ledger.borrower_usd),
+            (a.ledger.lender_usd, b.ledger.lender_usd),
+            (a.ledger.protocol_usd, b.ledger.protocol_usd),
+            (a.ledger.takers_usd, b.ledger.takers_usd),
+            (a.ledger.market_usd, b.ledger.market_usd),
+            (a.borrower_pnl_usd, b.borrower_pnl_usd),
+            (a.lender_pnl_usd, b.lender_pnl_usd),
         ] {
             assert!(close(x, y), "path {path}: {x} vs {y}");
         }
@@ -139,6 +155,8 @@ fn cross_check(spec: CdpSpec) -> u64 {
         for (x, y) in ea.iter().zip(&eb) {
             assert_eq!((x.step, x.round, x.position), (y.step, y.round, y.position));
             assert!(close(x.eth, y.eth) && close(x.fee_usd, y.fee_usd));
+            assert!(close(x.ledger.borrower_usd, y.ledger.borrower_usd));
+            assert!(close(x.ledger.takers_usd, y.ledger.takers_usd));
             assert_eq!(x.wrongful, y.wrongful);
         }
         let (lb, lg) = (bulk.collateral_ledger(), general.collateral_ledger());

@@ -3,8 +3,11 @@
 //! rules on scripted price paths.
 
 mod b1;
+mod bound;
 mod capo;
 mod conservation;
+mod extremes;
+mod ledger;
 mod own_topup;
 mod passage;
 mod presets;

@@ -22,8 +22,12 @@ fn single(protocol: Protocol, barrier: f64) -> (CdpSpec, Cohort) {
     let spec = CdpSpec::preset(protocol);
     let lt = spec.resolve().unwrap().lt;
     // Liquidation price d / (c lt) = barrier.
-    let cohort = Cohort { borrowers: vec![Borrower { id: 0, collateral: 1.0, debt_usd: barrier * lt }] };
-    (spec, cohort)
+    let mut borrowers = vec![Borrower { id: 0, collateral: 1.0, debt_usd: barrier * lt }];
+    if matches!(protocol, Protocol::LiquityV1 | Protocol::LiquityV2) {
+        // Liquity never liquidates the last trove: a second one, never at risk, stays open.
+        borrowers.push(Borrower { id: 1, collateral: 1000.0, debt_usd: 0.0 });
+    }
+    (spec, Cohort { borrowers })
 }
 
 #[test]

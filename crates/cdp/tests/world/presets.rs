@@ -2,7 +2,7 @@
 
 use super::{cohort, env, run_returns, run_returns_path, HOUR};
 use headroom_cdp::{CdpSpec, CdpWorld, Protocol};
-use headroom_market::{EventKind, Liquidity};
+use headroom_market::{EventKind, Ledger, Liquidity};
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
@@ -16,6 +16,18 @@ macro_rules! check {
 
 fn ln(a: f64, b: f64) -> f64 {
     (b / a).ln()
+}
+
+/// The six party columns, in order: borrower, lender, protocol, takers, market, validators.
+fn parties(l: &Ledger) -> [f64; 6] {
+    [l.borrower_usd, l.lender_usd, l.protocol_usd, l.takers_usd, l.market_usd, l.validators_usd]
+}
+
+fn check_parties(l: &Ledger, want: [f64; 6]) {
+    for (i, (g, w)) in parties(l).iter().zip(want).enumerate() {
+        assert!(close(*g, w), "party {i}: {g} != {w} ({l:?})");
+    }
+    assert!(l.balances(1e-9), "{l:?}");
 }
 
 fn ledger_balances(w: &CdpWorld) {
@@ -35,20 +47,26 @@ fn maker_2020_flip_zero_bid_without_keepers_and_competitive_bids_with_them() {
     let (m, ev) =
         run_returns(&mut w, &spec, Liquidity::None, 200.0, HOUR, &returns, |_, w, _| ledger_balances(w));
     // No keeper: a zero bid takes the whole lot; the debt is bad debt, the lot (1,400) the
-    // bidder's gain.
+    // bidder's gain. Bookings at 140: the bite moves the chop (130) of the borrower's 400 of
+    // equity to the protocol; the zero bid takes the borrower's other 270 and the protocol's 130,
+    // and the protocol covers the lender's 1,000 (Maker's surplus buffer, then MKR).
     assert_eq!((m.exits, m.positions_hit), (1, 1));
     check!(m.eth_sold, 10.0);
     check!(m.shortfall_usd, 1000.0);
     check!(m.fees_usd, 1400.0);
+    check!(m.oracle_loss_usd, 0.0);
     assert_eq!(
         ev.iter().map(|e| (e.step, e.kind)).collect::<Vec<_>>(),
         vec![(0, EventKind::Liquidation), (1, EventKind::Auction)]
     );
     assert_eq!(ev[1].usd, 0.0);
+    check_parties(&ev[0].ledger, [-130.0, 0.0, 130.0, 0.0, 0.0, 0.0]);
+    check_parties(&ev[1].ledger, [-270.0, 0.0, -1130.0, 1400.0, 0.0, 0.0]);
+    check_parties(&m.ledger, [-400.0, 0.0, -1000.0, 1400.0, 0.0, 0.0]);
 
     // Three keepers, no congestion: bids reach the tab 1,130 (chop 13%), and the lot falls to
-    // 1,130 / (140 x 0.97) = 8.32106 units (dent); 1.67894 go back to the owner. Fees: the
-    // keeper's 8.32106 x 140 - 1,130 = 34.948 plus the 130 penalty.
+    // 1,130 / (140 x 0.97) = 8.32106 units (dent); 1.67894 go back to the owner. The fee is
+    // the keeper's 8.32106 x 140 - 1,130 = 34.948; the 130 penalty is the protocol's.
     spec.keepers = Some(3);
     spec.congestion_auctions = Some(1e12);
     let mut w = CdpWorld::new(&spec, &cohort(&[(10.0, 1000.0)]), &env(200.0, HOUR, 3)).unwrap();
@@ -57,7 +75,14 @@ fn maker_2020_flip_zero_bid_without_keepers_and_competitive_bids_with_them() {
     check!(m.eth_sold, 8.321060382916054);
     check!(w.collateral_ledger().returned, 1.6789396170839463);
     check!(m.shortfall_usd, 0.0);
-    check!(m.fees_usd, 164.94845360824752);
+    let keeper = 8.321060382916054 * 140.0 - 1130.0;
+    check!(m.fees_usd, keeper);
+    check_parties(&m.ledger, [-130.0 - keeper, 0.0, 130.0, keeper, 0.0, 0.0]);
+    // The market stayed at 140 after the bite: each side's result is its ledger column; the
+    // borrower started with 2,000 - 1,000 and ends with the 1.67894 units returned.
+    check!(m.borrower_pnl_usd, m.ledger.borrower_usd - 60.0 * 10.0);
+    check!(m.borrower_pnl_usd, 1.6789396170839463 * 140.0 - 1000.0);
+    check!(m.lender_pnl_usd, 0.0);
 }
 
 #[test]
@@ -94,9 +119,10 @@ fn maker_2020_keepers_fail_with_the_congestion_probability() {
 #[test]
 fn maker_2021_clip_takes_at_the_first_profitable_step_and_resets_past_tail() {
     // Bark at 140: top = 1.2 x 140 = 168, tab = 1,130, keeper reward 300 + 0.1% x 1,130 =
-    // 301.13. An hour later keepers buy at or below 140 x 0.99 = 138.6: the first step with
-    // 168 x 0.99^k <= 138.6 is k = 20 (after 30 min), price 137.40837; they take 1,130 /
-    // 137.40837 = 8.22366 units, 1.77634 go back. Fees: 301.13 + 8.22366 x 140 - 1,130 + 130.
+    // 301.13 paid by the protocol. An hour later keepers buy at or below 140 x 0.99 = 138.6:
+    // the first step with 168 x 0.99^k <= 138.6 is k = 20 (after 30 min), price 137.40837; they
+    // take 1,130 / 137.40837 = 8.22366 units, 1.77634 go back. Fees: 301.13 + 8.22366 x 140 -
+    // 1,130 = 322.44; the chop (130) is the protocol's income.
     let spec = CdpSpec::preset(Protocol::Maker2021);
     let mut w = CdpWorld::new(&spec, &cohort(&[(10.0, 1000.0)]), &env(200.0, HOUR, 3)).unwrap();
     let returns = [ln(200.0, 140.0), 0.0, 0.0];
@@ -104,27 +130,45 @@ fn maker_2021_clip_takes_at_the_first_profitable_step_and_resets_past_tail() {
         run_returns(&mut w, &spec, Liquidity::None, 200.0, HOUR, &returns, |_, w, _| ledger_balances(w));
     check!(m.eth_sold, 8.223662334922894);
     check!(w.collateral_ledger().returned, 1.776337665077106);
-    check!(m.fees_usd, 452.442726889205);
+    check!(m.fees_usd, 322.442726889205);
     check!(m.shortfall_usd, 0.0);
     check!(ev[1].usd / ev[1].eth, 137.40836551633475);
+    check_parties(&m.ledger, [-130.0 - 21.312726889205, 0.0, 130.0 - 301.13, 322.442726889205, 0.0, 0.0]);
 
-    // The market falls to 50 after the bark: keepers want <= 49.5, below cusp x top = 67.2, and
-    // tail (90 min = 60 steps) passes first: at 2 h the auction resets to top = 1.2 x 50 = 60
-    // (another 301.13 of reward); at 3 h keepers take at 60 x 0.99^20 = 49.07442 the whole lot,
-    // raising 490.744: bad debt 509.256; fees 2 x 301.13 + 10 x 50 - 490.744.
+    // The market falls to 50 after the bark (at 1 h): keepers want <= 49.5, below cusp x top =
+    // 67.2, and the tail (90 min) passes first: at 2.5 h (in step 2) the auction resets to top =
+    // 1.2 x 50 = 60 (another 301.13 of reward); 20 price steps (30 min) later, at 3 h, still in
+    // step 2, keepers take at 60 x 0.99^20 = 49.07442 the whole lot, raising 490.744: bad debt
+    // 509.256; fees 2 x 301.13 + 10 x 50 - 490.744.
     let returns = [ln(200.0, 140.0), ln(140.0, 50.0), 0.0, 0.0];
     let mut w = CdpWorld::new(&spec, &cohort(&[(10.0, 1000.0)]), &env(200.0, HOUR, 4)).unwrap();
     let (m, ev) =
         run_returns(&mut w, &spec, Liquidity::None, 200.0, HOUR, &returns, |_, w, _| ledger_balances(w));
     let take = ev.iter().find(|e| e.kind == EventKind::Auction).unwrap();
-    assert_eq!(take.step, 3);
+    assert_eq!(take.step, 2);
     check!(take.eth, 10.0);
     check!(m.shortfall_usd, 509.2558374416615);
     check!(m.fees_usd, 611.5158374416615);
+    // The reset is an event of its own: the protocol pays another 301.13.
+    let reset = ev.iter().find(|e| e.kind == EventKind::AuctionReset).unwrap();
+    assert_eq!(reset.step, 2);
+    check_parties(&reset.ledger, [0.0, 0.0, -301.13, 301.13, 0.0, 0.0]);
+    // The take at 50: the lot (500) is worth less than the debt: the lender's claim was 500;
+    // it gets the 490.744 raised and 509.256 of cover from the protocol (+500 on the event);
+    // the keeper gains 500 - 490.744 = 9.256.
+    check_parties(&take.ledger, [0.0, 500.0, -509.2558374416615, 9.2558374416615, 0.0, 0.0]);
+    check_parties(
+        &m.ledger,
+        [-130.0, 500.0, 130.0 - 602.26 - 509.2558374416615, 611.5158374416615, 0.0, 0.0],
+    );
+    // Each side's result at the final 50: the borrower lost its 1,000 of equity, the lender
+    // was paid in full.
+    check!(m.borrower_pnl_usd, -1000.0);
+    check!(m.lender_pnl_usd, 0.0);
 }
 
 #[test]
-fn liquity_v1_pool_then_redistribution() {
+fn liquity_v1_pool_then_redistribution_and_never_the_last_trove() {
     // A: 10 units, 20,000 LUSD; B: 10 units, 10,000; MCR 110%; pool 5,000. At 2,100 A's ICR is
     // 105%: the liquidator gets 0.05 units + 200; the pool pays 5,000 for 9.95 / 4 = 2.4875
     // units; 7.4625 units and 15,000 of debt go to B, now 17.4625 units and 25,000 (ICR 146.7%).
@@ -143,28 +187,42 @@ fn liquity_v1_pool_then_redistribution() {
     assert_eq!(after_first.len(), 1);
     check!(after_first[0].collateral, 17.4625);
     check!(after_first[0].debt_usd, 25_000.0);
-    // At 1,500 B's ICR is 104.8%: the pool is empty and no trove is left to take it: the
-    // protocol keeps 17.4625 - 0.0873125 units; no bad debt (26,193.75 > 25,000). Fees:
-    // 1,200 for A and 17.4625 x 1,500 - 25,000 + 200 = 1,393.75 for B.
-    assert_eq!((m.exits, m.positions_hit), (2, 2));
-    check!(m.eth_sold, 2.5375 + 0.0873125);
-    check!(m.fees_usd, 1200.0 + 1393.75);
+    // At 1,500 B's ICR is 104.8%, but it is the last trove: Liquity never liquidates it.
+    assert_eq!((m.exits, m.positions_hit), (1, 1));
+    check!(m.eth_sold, 2.5375);
+    // The takers' fee at 2,100: 2.5375 x 2,100 + 200 - 5,000 = 528.75. Bookings: A's borrower
+    // loses its 1,000 of equity and the 200 reserve; B takes 7.4625 x 2,100 - 15,000 = 671.25;
+    // the lender is paid 5,000 and keeps a 15,000 claim on B.
+    check!(m.fees_usd, 528.75);
     check!(m.shortfall_usd, 0.0);
-    check!(w.collateral_ledger().seized, 20.0);
+    check_parties(&m.ledger, [-528.75, 0.0, 0.0, 528.75, 0.0, 0.0]);
+    check!(w.collateral_ledger().seized, 2.5375);
+    // Results at 1,500: the borrowers started with 5,000 + 15,000 of equity and end with B's
+    // 26,193.75 - 25,000 = 1,193.75, less the 200 reserve; the lender with 30,000 of claims
+    // and ends with 5,000 paid and 25,000 owed by B, who covers it.
+    check!(m.borrower_pnl_usd, 1193.75 - 200.0 - 20_000.0);
+    check!(m.lender_pnl_usd, 0.0);
 }
 
 #[test]
 fn compound_v3_absorb_and_sale_through_the_market() {
-    // 10 units, 20,000 USDC, liquidation factor 84%: liquidation price 2,380.95. At 2,300: all 10
-    // units absorbed, fee c x (1 - LF) = 1,150; the sale of 10 units on a depth of 1,000 costs
-    // 2,300 (10 - 1,000 (1 - e^-0.01)) = 114.6176 and leaves the price at 2,300 e^-0.01.
+    // 10 units, 20,000 USDC, LT 84%: liquidation price 2,380.95. At 2,300: all 10 units
+    // absorbed, credited 23,000 x 0.95 = 21,850: 1,850 back to the borrower; the reserves pay
+    // the debt and sell to buyers at 2,300 (1 - 0.5 x 0.05) = 2,242.5 (22,425), who gain the
+    // discount 575 (the fee); the protocol keeps 22,425 - 21,850 = 575. The buyers' sale of 10
+    // units on a depth of 1,000 costs 2,300 (10 - 1,000 (1 - e^-0.01)) = 114.6176 and leaves the
+    // price at 2,300 e^-0.01.
     let spec = CdpSpec::preset(Protocol::CompoundV3);
     let mut w = CdpWorld::new(&spec, &cohort(&[(10.0, 20_000.0)]), &env(2500.0, HOUR, 1)).unwrap();
     let liq = Liquidity::Exponential { depth_eth: 1000.0 };
     let (m, _) =
         run_returns(&mut w, &spec, liq, 2500.0, HOUR, &[ln(2500.0, 2300.0)], |_, w, _| ledger_balances(w));
-    check!(m.fees_usd, 1150.0);
+    check!(m.fees_usd, 575.0);
     check!(m.slippage_usd, 114.61762308664535);
+    let slip = 114.61762308664535;
+    check_parties(&m.ledger, [-1150.0, 0.0, 575.0, 575.0 - slip, slip, 0.0]);
+    check!(m.cost_usd, 0.0); // set by the runner from the ledger, not here
+    check!(m.ledger.cost(), 575.0);
     check!(m.final_price, 2277.114617623087);
     check!(m.eth_sold, 10.0);
 }
@@ -252,4 +310,48 @@ fn liquidators_skip_what_does_not_cover_gas_and_slippage() {
     let liq = Liquidity::Exponential { depth_eth: 50.0 };
     let (m, _) = run_returns(&mut w, &spec, liq, 2500.0, HOUR, &returns, |_, w, _| ledger_balances(w));
     assert_eq!(m.exits, 0);
+}
+
+#[test]
+fn maker_2021_clip_runs_in_its_own_time_whatever_the_step() {
+    // A vault of 10 units and 1,000 DAI on a flat market at 200. The oracle prints 30% low from
+    // the start (140) and 60% low from 1.5 h on (80). Keepers buy at or below 200 x (1 - 0.6) =
+    // 80. The bark (at the end of the first step) starts at 1.2 x 140 = 168: 168 x 0.99^k <= 80
+    // needs k = 74, past the tail (60 steps of 90 s): the auction is done 90 min after the bark
+    // and reset then at 1.2 x 80 = 96 (the oracle then); 96 x 0.99^k <= 80 at k = 19, 28.5 min
+    // later: the keeper takes the whole lot, 10 units for 10 x 96 x 0.99^19 = 793.12 (the rest
+    // of the debt, 206.88, the protocol covers). On one-minute steps the bark is at
+    // 60 s, the reset at 5,460 s, the take at 7,170 s; on hourly steps at 3,600 s, 9,000 s and
+    // 10,710 s: the same take.
+    let mut spec = CdpSpec::preset(Protocol::Maker2021);
+    spec.keeper_margin = Some(0.6);
+    for (start_hours, error) in [(0.0, -0.3), (1.5, 0.4 / 0.7 - 1.0)] {
+        spec.oracle_errors.push(headroom_market::BadPrint {
+            start_hours,
+            ramp_in_hours: 0.0,
+            hold_hours: 100.0,
+            ramp_out_hours: 0.0,
+            error,
+        });
+    }
+    let price = 96.0 * 0.99f64.powi(19);
+    let mut takes = Vec::new();
+    for (dt, steps) in [(HOUR / 60.0, 240), (HOUR, 4)] {
+        let mut w = CdpWorld::new(&spec, &cohort(&[(10.0, 1000.0)]), &env(200.0, dt, steps)).unwrap();
+        let (m, ev) = run_returns(&mut w, &spec, Liquidity::None, 200.0, dt, &vec![0.0; steps], |_, _, _| {});
+        let kinds: Vec<EventKind> = ev.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, [EventKind::Liquidation, EventKind::AuctionReset, EventKind::Auction], "dt {dt}");
+        let take = &ev[2];
+        check!(take.eth, 10.0);
+        check!(take.usd, 10.0 * price);
+        check!(m.shortfall_usd, 1000.0 - 10.0 * price);
+        // The take's step: the one that holds 7,170 s (minute 119) or 10,710 s (hour 2).
+        assert_eq!(take.step, if steps == 240 { 119 } else { 2 });
+        takes.push((take.eth, m.fees_usd, m.ledger));
+    }
+    check!(takes[0].0, takes[1].0);
+    check!(takes[0].1, takes[1].1);
+    check!(takes[0].2.borrower_usd, takes[1].2.borrower_usd);
+    check!(takes[0].2.protocol_usd, takes[1].2.protocol_usd);
+    check!(takes[0].2.takers_usd, takes[1].2.takers_usd);
 }

@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod cohort;
+pub mod colstats;
 pub mod columns;
 pub mod error;
 pub mod merge;
@@ -16,8 +17,11 @@ pub mod output;
 pub mod position;
 pub mod runner;
 pub mod spec;
+pub mod spill;
+pub mod staging;
 pub mod stats;
 pub mod sweep;
+pub mod target;
 
 pub use error::{Error, Result};
 pub use runner::{Experiment, PathTrace, RunOptions, RunResult, TracePoint};

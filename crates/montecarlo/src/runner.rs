@@ -1,13 +1,17 @@
 //! The deterministic parallel runner.
 //!
 //! Paths are split into fixed chunks of [`CHUNK`] paths; rayon runs the chunks on any number of
-//! threads, each writing its paths' metrics into its own slice of the output, so the result (and
-//! every byte written from it) is the same at any thread count. Prices are never stored: a path
-//! streams through its steps and leaves one [`PathMetrics`] per world.
+//! threads, each writing its paths' metrics into its own slice of a block of [`BLOCK`] paths, so
+//! the result (and every byte written from it) is the same at any thread count. Prices are never
+//! stored: a path streams through its steps and leaves one [`PathMetrics`] per world. A finished
+//! block goes to a [`RowSink`] (a result's paths.csv and its rows on disk, a
+//! [`crate::spill::RowStore`]) before the next one runs, so memory does not grow with the
+//! number of paths.
 
 use crate::cohort::build_cohort;
 use crate::error::{Error, Result};
 use crate::spec::{ExperimentSpec, WorldKind};
+use crate::spill::{check_cancel, RowSink};
 use headroom_cdp::CdpWorld;
 use headroom_market::{
     stream, Cohort, Event, EventSink, Exogenous, PathMetrics, PathRng, Primitive, Purpose, StepCtx, WorldEnv,
@@ -17,10 +21,15 @@ use headroom_pnsplit::PnWorld;
 use rayon::prelude::*;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 /// Paths per work unit of the parallel runner.
 pub const CHUNK: usize = 64;
+
+/// Paths run before their rows go to the sink (a multiple of [`CHUNK`]): what a run holds in
+/// memory, whatever its number of paths.
+pub const BLOCK: usize = 16_384;
 
 /// Exogenous returns drawn per block: the draws of a path are the same whatever the block size
 /// ([`headroom_market::ExoPath::fill_log_returns`]); blocks let the generator run in a tight loop.
@@ -77,6 +86,7 @@ impl<P: Primitive> Slot<P> {
 }
 
 /// What to run.
+#[derive(Default)]
 pub struct RunOptions<'a> {
     /// Global path indices to run (a shard runs a block of them).
     pub paths: Range<u64>,
@@ -86,9 +96,16 @@ pub struct RunOptions<'a> {
     pub event_paths: u64,
     /// Called with the number of paths finished, from any thread.
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+    /// Once set (by a signal handler, or a caller), the run stops after the chunks under way
+    /// and returns [`Error::Interrupted`].
+    pub cancel: Option<&'a AtomicBool>,
 }
 
-/// The per-path results of a run.
+/// The events of a run's recorded paths: (path, world, event), by path then world.
+pub type Events = Vec<(u64, WorldKind, Event)>;
+
+/// The per-path results of a run, in memory: for runs small enough to hold (tests, `position
+/// --mc`); [`Experiment::run_blocks`] with a [`crate::spill::RowStore`] serves any size.
 #[derive(Clone, Debug, Default)]
 pub struct RunResult {
     /// First global path index.
@@ -170,43 +187,70 @@ impl Experiment {
         k
     }
 
-    /// Runs `opts.paths` and returns every path's metrics.
+    /// Runs `opts.paths` and returns every path's metrics, in memory.
     pub fn run(&self, opts: &RunOptions) -> Result<RunResult> {
-        let n = (opts.paths.end - opts.paths.start) as usize;
-        let kinds = self.kinds();
-        let mut metrics: Vec<Vec<PathMetrics>> =
-            kinds.iter().map(|_| vec![PathMetrics::default(); n]).collect();
-        let events = Mutex::new(Vec::new());
-        let first = opts.paths.start;
-        let mut work = || {
-            let init = || (self.cdp.clone(), self.pn.clone());
-            match metrics.as_mut_slice() {
-                [a] => a.par_chunks_mut(CHUNK).enumerate().for_each_init(init, |slots, (ci, out)| {
-                    let start = first + (ci * CHUNK) as u64;
-                    self.run_chunk(slots, start, out, &mut [], opts, &events);
-                }),
-                [a, b] => a.par_chunks_mut(CHUNK).zip(b.par_chunks_mut(CHUNK)).enumerate().for_each_init(
-                    init,
-                    |slots, (ci, (out_a, out_b))| {
-                        let start = first + (ci * CHUNK) as u64;
-                        self.run_chunk(slots, start, out_a, out_b, opts, &events);
-                    },
-                ),
-                _ => unreachable!("an experiment has one or two worlds"),
+        struct Collect(Vec<Vec<PathMetrics>>);
+        impl RowSink for Collect {
+            fn block(&mut self, _: u64, rows: &[&[PathMetrics]]) -> Result<()> {
+                for (all, block) in self.0.iter_mut().zip(rows) {
+                    all.extend_from_slice(block);
+                }
+                Ok(())
             }
+        }
+        let kinds = self.kinds();
+        let mut rows = Collect(kinds.iter().map(|_| Vec::new()).collect());
+        let events = self.run_blocks(opts, &mut rows)?;
+        Ok(RunResult { first_path: opts.paths.start, kinds, metrics: rows.0, events })
+    }
+
+    /// Runs `opts.paths` block by block, giving each block's rows to `sink` in path order before
+    /// the next block runs; returns the events of the recorded paths.
+    pub fn run_blocks(&self, opts: &RunOptions, sink: &mut dyn RowSink) -> Result<Events> {
+        let kinds = self.kinds();
+        let total = opts.paths.end.saturating_sub(opts.paths.start);
+        let len = (total as usize).min(BLOCK);
+        let mut bufs: Vec<Vec<PathMetrics>> = kinds.iter().map(|_| vec![PathMetrics::default(); len]).collect();
+        let events = Mutex::new(Vec::new());
+        let mut work = || -> Result<()> {
+            let mut first = opts.paths.start;
+            while first < opts.paths.end {
+                check_cancel(opts.cancel)?;
+                let n = ((opts.paths.end - first) as usize).min(BLOCK);
+                let init = || (self.cdp.clone(), self.pn.clone());
+                match bufs.as_mut_slice() {
+                    [a] => a[..n].par_chunks_mut(CHUNK).enumerate().for_each_init(init, |slots, (ci, out)| {
+                        let start = first + (ci * CHUNK) as u64;
+                        self.run_chunk(slots, start, out, &mut [], opts, &events);
+                    }),
+                    [a, b] => a[..n].par_chunks_mut(CHUNK).zip(b[..n].par_chunks_mut(CHUNK)).enumerate().for_each_init(
+                        init,
+                        |slots, (ci, (out_a, out_b))| {
+                            let start = first + (ci * CHUNK) as u64;
+                            self.run_chunk(slots, start, out_a, out_b, opts, &events);
+                        },
+                    ),
+                    _ => unreachable!("an experiment has one or two worlds"),
+                }
+                // A block some of whose chunks were skipped never reaches the sink.
+                check_cancel(opts.cancel)?;
+                let rows: Vec<&[PathMetrics]> = bufs.iter().map(|b| &b[..n]).collect();
+                sink.block(first, &rows)?;
+                first += n as u64;
+            }
+            Ok(())
         };
         match opts.threads {
             Some(t) => rayon::ThreadPoolBuilder::new()
                 .num_threads(t)
                 .build()
                 .map_err(|e| Error::Usage { flag: "--threads".into(), message: e.to_string() })?
-                .install(work),
-            None => work(),
+                .install(work)?,
+            None => work()?,
         }
         let mut events = events.into_inner().unwrap_or_else(|e| e.into_inner());
         events.sort_by_key(|(path, kind, _, seq)| (*path, *kind, *seq));
-        let events = events.into_iter().map(|(p, k, e, _)| (p, k, e)).collect();
-        Ok(RunResult { first_path: first, kinds, metrics, events })
+        Ok(events.into_iter().map(|(p, k, e, _)| (p, k, e)).collect())
     }
 
     #[allow(clippy::type_complexity)]
@@ -219,6 +263,9 @@ impl Experiment {
         opts: &RunOptions,
         events: &Mutex<Vec<(u64, WorldKind, Event, usize)>>,
     ) {
+        if opts.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return;
+        }
         let seed = self.spec.seed;
         for i in 0..out_a.len() {
             let path = start + i as u64;
@@ -431,7 +478,7 @@ protocol = "generic"
     }
 
     fn opts(paths: Range<u64>, threads: usize) -> RunOptions<'static> {
-        RunOptions { paths, threads: Some(threads), event_paths: 0, progress: None }
+        RunOptions { paths, threads: Some(threads), ..Default::default() }
     }
 
     #[test]

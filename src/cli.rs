@@ -289,7 +289,12 @@ fn run(a: RunArgs, stop: &AtomicBool) -> Result<(), Error> {
         cancel: Some(stop),
     };
     // The output path and the disk are checked before anything runs.
-    headroom_montecarlo::output::check_result_target(&out, n, exp.kinds().len(), opts.paths_csv || shard.is_some())?;
+    headroom_montecarlo::output::check_result_target(
+        &out,
+        n,
+        exp.kinds().len(),
+        opts.paths_csv || shard.is_some(),
+    )?;
     let bar = progress_bar(n);
     let tick = |k: u64| {
         if let Some(b) = &bar {

@@ -34,8 +34,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use data::Folder;
-pub use headroom_montecarlo::target::REPORT_MARKER;
 use headroom_montecarlo::staging::{parent_of, Staging};
+pub use headroom_montecarlo::target::REPORT_MARKER;
 
 /// One world's path, step by step, as the worst-path plot draws it.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -6,6 +6,7 @@ mod common;
 mod determinism;
 mod paired;
 mod report;
+mod safety;
 mod scale_out;
 mod shards;
 mod sweep;

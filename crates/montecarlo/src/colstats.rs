@@ -433,17 +433,27 @@ mod tests {
 
     fn same(a: &Stats, b: &Stats) -> bool {
         let bits = |s: &Stats| {
-            [
-                s.mean, s.std, s.se, s.ci95_low, s.ci95_high, s.p01, s.p05, s.p50, s.p95, s.p99, s.es95,
-            ]
-            .map(f64::to_bits)
+            [s.mean, s.std, s.se, s.ci95_low, s.ci95_high, s.p01, s.p05, s.p50, s.p95, s.p99, s.es95]
+                .map(f64::to_bits)
         };
         a.n == b.n && bits(a) == bits(b)
     }
 
     #[test]
     fn keys_order_as_total_cmp() {
-        let xs = [f64::NEG_INFINITY, -1e300, -1.0, -5e-324, -0.0, 0.0, 5e-324, 1.0, 1e300, f64::INFINITY, f64::NAN];
+        let xs = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -1.0,
+            -5e-324,
+            -0.0,
+            0.0,
+            5e-324,
+            1.0,
+            1e300,
+            f64::INFINITY,
+            f64::NAN,
+        ];
         for w in xs.windows(2) {
             assert!(key(w[0]) < key(w[1]), "{} {}", w[0], w[1]);
             assert_eq!(w[0].total_cmp(&w[1]), key(w[0]).cmp(&key(w[1])));
@@ -467,7 +477,9 @@ mod tests {
             vec![f64::INFINITY, 1.0, f64::NEG_INFINITY, 2.0, 5e-324, -5e-324, 0.0],
         ];
         cols.push((0..2049).map(|_| 2000.0 + 1000.0 * u()).collect());
-        cols.push((0..3001).map(|_| (u() * 80.0 - 40.0).exp2() * if u() < 0.3 { -1.0 } else { 1.0 }).collect());
+        cols.push(
+            (0..3001).map(|_| (u() * 80.0 - 40.0).exp2() * if u() < 0.3 { -1.0 } else { 1.0 }).collect(),
+        );
         cols.push((0..1777).map(|i| if i % 4 == 0 { 0.0 } else { (u() * 50.0).floor() }).collect());
         cols.push((0..1200).map(|_| u() * 1e-308).collect());
         cols

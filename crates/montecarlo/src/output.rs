@@ -170,7 +170,8 @@ pub fn check_disk(out: &Path, paths: u64, worlds: usize, paths_csv: bool) -> Res
     if need <= free {
         return Ok(());
     }
-    let csv_part = if paths_csv { format!(" and paths.csv about {}", human_bytes(csv)) } else { String::new() };
+    let csv_part =
+        if paths_csv { format!(" and paths.csv about {}", human_bytes(csv)) } else { String::new() };
     Err(Error::Output {
         out: out.to_path_buf(),
         message: format!(
@@ -306,7 +307,8 @@ impl PathsCsv {
                     .quote_style(csv::QuoteStyle::Never)
                     .from_writer(Vec::with_capacity((hi - lo) * 200));
                 let sub: Vec<_> = rows.iter().map(|s| &s[lo..hi]).collect();
-                write_path_rows(&mut w, first + lo as u64, kinds, &sub).expect("writing to memory cannot fail");
+                write_path_rows(&mut w, first + lo as u64, kinds, &sub)
+                    .expect("writing to memory cannot fail");
                 w.into_inner().unwrap_or_default()
             })
             .collect();

@@ -210,7 +210,8 @@ impl Experiment {
         let kinds = self.kinds();
         let total = opts.paths.end.saturating_sub(opts.paths.start);
         let len = (total as usize).min(BLOCK);
-        let mut bufs: Vec<Vec<PathMetrics>> = kinds.iter().map(|_| vec![PathMetrics::default(); len]).collect();
+        let mut bufs: Vec<Vec<PathMetrics>> =
+            kinds.iter().map(|_| vec![PathMetrics::default(); len]).collect();
         let events = Mutex::new(Vec::new());
         let mut work = || -> Result<()> {
             let mut first = opts.paths.start;
@@ -219,17 +220,20 @@ impl Experiment {
                 let n = ((opts.paths.end - first) as usize).min(BLOCK);
                 let init = || (self.cdp.clone(), self.pn.clone());
                 match bufs.as_mut_slice() {
-                    [a] => a[..n].par_chunks_mut(CHUNK).enumerate().for_each_init(init, |slots, (ci, out)| {
-                        let start = first + (ci * CHUNK) as u64;
-                        self.run_chunk(slots, start, out, &mut [], opts, &events);
-                    }),
-                    [a, b] => a[..n].par_chunks_mut(CHUNK).zip(b[..n].par_chunks_mut(CHUNK)).enumerate().for_each_init(
-                        init,
-                        |slots, (ci, (out_a, out_b))| {
+                    [a] => {
+                        a[..n].par_chunks_mut(CHUNK).enumerate().for_each_init(init, |slots, (ci, out)| {
+                            let start = first + (ci * CHUNK) as u64;
+                            self.run_chunk(slots, start, out, &mut [], opts, &events);
+                        })
+                    }
+                    [a, b] => a[..n]
+                        .par_chunks_mut(CHUNK)
+                        .zip(b[..n].par_chunks_mut(CHUNK))
+                        .enumerate()
+                        .for_each_init(init, |slots, (ci, (out_a, out_b))| {
                             let start = first + (ci * CHUNK) as u64;
                             self.run_chunk(slots, start, out_a, out_b, opts, &events);
-                        },
-                    ),
+                        }),
                     _ => unreachable!("an experiment has one or two worlds"),
                 }
                 // A block some of whose chunks were skipped never reaches the sink.

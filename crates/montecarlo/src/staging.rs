@@ -183,19 +183,16 @@ fn is_stale(dir: &Path) -> bool {
 }
 
 fn older_than(p: &Path, age: Duration) -> bool {
-    let changed = fs::symlink_metadata(p).and_then(|m| {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            let secs = m.ctime().max(m.mtime());
-            Ok(SystemTime::UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64))
-        }
-        #[cfg(not(unix))]
-        {
-            m.modified()
-        }
-    });
-    changed.ok().and_then(|t| SystemTime::now().duration_since(t).ok()).is_some_and(|d| d > age)
+    let Ok(m) = fs::symlink_metadata(p) else { return false };
+    #[cfg(unix)]
+    let changed = {
+        use std::os::unix::fs::MetadataExt;
+        let secs = m.ctime().max(m.mtime());
+        Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64))
+    };
+    #[cfg(not(unix))]
+    let changed = m.modified().ok();
+    changed.and_then(|t| SystemTime::now().duration_since(t).ok()).is_some_and(|d| d > age)
 }
 
 /// Removes the staging folders of `out` that killed writers left; an earlier result caught

@@ -131,7 +131,13 @@ pub fn run_sweep(
     progress: Option<&(dyn Fn(u64) + Sync)>,
     git_commit: &str,
 ) -> Result<()> {
-    run_sweep_with(sweep, out, &RunOptions { threads, progress, ..Default::default() }, git_commit, &Disk::real())
+    run_sweep_with(
+        sweep,
+        out,
+        &RunOptions { threads, progress, ..Default::default() },
+        git_commit,
+        &Disk::real(),
+    )
 }
 
 /// [`run_sweep`] with the run's options (threads, progress, cancellation; the paths are each

@@ -53,10 +53,16 @@ pub fn check_folder(out: &Path, kind: OutputKind) -> Result<()> {
         Err(e) => return Err(Error::read(out, e)),
     };
     if meta.file_type().is_symlink() {
-        return Err(refuse(out, format!("is a symbolic link: refusing to replace it; give the folder it points to, or {ADVICE}")));
+        return Err(refuse(
+            out,
+            format!("is a symbolic link: refusing to replace it; give the folder it points to, or {ADVICE}"),
+        ));
     }
     if !meta.is_dir() {
-        return Err(refuse(out, format!("is an existing file, not {}: refusing to replace it; {ADVICE}", kind.what())));
+        return Err(refuse(
+            out,
+            format!("is an existing file, not {}: refusing to replace it; {ADVICE}", kind.what()),
+        ));
     }
     let entries: Vec<String> = fs::read_dir(out)
         .map_err(|e| Error::read(out, e))?
@@ -67,7 +73,8 @@ pub fn check_folder(out: &Path, kind: OutputKind) -> Result<()> {
         return Ok(());
     }
     let manifest = out.join("manifest.json");
-    let parsed: Option<Value> = fs::read_to_string(&manifest).ok().and_then(|t| serde_json::from_str(&t).ok());
+    let parsed: Option<Value> =
+        fs::read_to_string(&manifest).ok().and_then(|t| serde_json::from_str(&t).ok());
     let Some(m) = parsed else {
         return Err(refuse(
             out,
@@ -88,8 +95,11 @@ pub fn check_folder(out: &Path, kind: OutputKind) -> Result<()> {
         let is = found.map_or("a folder with a manifest.json headroom did not write", OutputKind::what);
         return Err(refuse(out, format!("is {is}, not {}: refusing to replace it; {ADVICE}", kind.what())));
     }
-    let listed: Vec<&str> =
-        m.get("files").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let listed: Vec<&str> = m
+        .get("files")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     for name in &entries {
         // Reports (`run`'s report.md, or `headroom report` pointed inside) may sit beside a
         // result's files.
@@ -145,18 +155,14 @@ pub fn check_report(md: &Path, plots: &Path) -> Result<()> {
     }
 }
 
-/// Whether `file` is a markdown report headroom wrote: its first line is [`REPORT_MARKER`], or
-/// (reports written before the marker) a title followed by headroom's `Generated with` line.
+/// Whether `file` is a markdown report headroom wrote: its first line is [`REPORT_MARKER`].
+/// (A report without it, an edited one or one written before the marker, is the user's.)
 pub fn is_report(file: &Path) -> bool {
-    let Ok(text) = fs::read_to_string(file) else { return false };
-    let mut lines = text.lines();
-    match lines.next() {
-        Some(l) if l == REPORT_MARKER => true,
-        Some(l) if l.starts_with("# ") => {
-            lines.nth(1).is_some_and(|l| l.starts_with("Generated with `headroom "))
-        }
-        _ => false,
-    }
+    use std::io::{BufRead, Read};
+    let Ok(f) = fs::File::open(file) else { return false };
+    let mut first = String::new();
+    let _ = std::io::BufReader::new(f.take(4096)).read_line(&mut first);
+    first.trim_end_matches(['\n', '\r']) == REPORT_MARKER
 }
 
 /// Whether `dir` is a folder of plots headroom wrote: regular files named `*.svg` that are SVG
@@ -187,7 +193,13 @@ fn check_ancestors(out: &Path) -> Result<()> {
     while let Some(a) = p.filter(|a| !a.as_os_str().is_empty()) {
         if let Ok(m) = fs::metadata(a) {
             if !m.is_dir() {
-                return Err(refuse(out, format!("cannot be created: {} is a file, not a folder", a.display())));
+                return Err(refuse(
+                    out,
+                    format!(
+                        "cannot be created: {} is a file, not a folder; refusing to touch it",
+                        a.display()
+                    ),
+                ));
             }
             return Ok(());
         }
@@ -206,13 +218,19 @@ pub fn check_not_inside(out: &Path, inputs: &[std::path::PathBuf], what: &str) -
         if d_abs.starts_with(&out_abs) {
             return Err(refuse(
                 out,
-                format!("holds the {what} {}: it would replace its own input; choose another --out", d.display()),
+                format!(
+                    "holds the {what} {}: it would replace its own input; choose another --out",
+                    d.display()
+                ),
             ));
         }
         if out_abs.starts_with(&d_abs) {
             return Err(refuse(
                 out,
-                format!("is inside the {what} {}: it would change its own input; choose another --out", d.display()),
+                format!(
+                    "is inside the {what} {}: it would change its own input; choose another --out",
+                    d.display()
+                ),
             ));
         }
     }
@@ -251,12 +269,18 @@ mod tests {
         let e = check_folder(&d.join("docs"), OutputKind::Result).unwrap_err();
         assert!(e.is_input_error() && e.to_string().contains("did not write"), "{e}");
         fs::write(d.join("notes.csv"), "mine").unwrap();
-        assert!(check_folder(&d.join("notes.csv"), OutputKind::Result).unwrap_err().to_string().contains("file"));
+        assert!(check_folder(&d.join("notes.csv"), OutputKind::Result)
+            .unwrap_err()
+            .to_string()
+            .contains("file"));
         assert!(check_folder(&d.join("notes.csv/x"), OutputKind::Result).is_err());
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink(d.join("ours"), d.join("link")).unwrap();
-            assert!(check_folder(&d.join("link"), OutputKind::Result).unwrap_err().to_string().contains("symbolic"));
+            assert!(check_folder(&d.join("link"), OutputKind::Result)
+                .unwrap_err()
+                .to_string()
+                .contains("symbolic"));
         }
     }
 
@@ -270,7 +294,7 @@ mod tests {
         fs::write(&md, format!("{REPORT_MARKER}\n# Title\n")).unwrap();
         assert!(check_report(&md, &plots).is_ok());
         fs::write(&md, "# Title\n\nGenerated with `headroom report a --out r.md`.\n").unwrap();
-        assert!(check_report(&md, &plots).is_ok(), "a report written before the marker");
+        assert!(check_report(&md, &plots).is_err(), "a report without its marker line is the user's");
         fs::write(&md, "# My notes\n\nmine\n").unwrap();
         assert!(check_report(&md, &plots).unwrap_err().to_string().contains("not a report"));
         fs::remove_file(&md).unwrap();
@@ -287,7 +311,10 @@ mod tests {
         let d = t.path();
         fs::create_dir(d.join("s0")).unwrap();
         let inputs = vec![d.join("s0")];
-        assert!(check_not_inside(&d.join("s0/m"), &inputs, "shard").unwrap_err().to_string().contains("inside"));
+        assert!(check_not_inside(&d.join("s0/m"), &inputs, "shard")
+            .unwrap_err()
+            .to_string()
+            .contains("inside"));
         assert!(check_not_inside(d, &inputs, "shard").unwrap_err().to_string().contains("holds"));
         assert!(check_not_inside(&d.join("m"), &inputs, "shard").is_ok());
     }

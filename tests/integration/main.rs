@@ -4,6 +4,7 @@ mod bad_input;
 mod commands;
 mod common;
 mod determinism;
+mod fuzz;
 mod paired;
 mod report;
 mod safety;

@@ -449,7 +449,7 @@ fn push_events(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) const SMALL: &str = r#"

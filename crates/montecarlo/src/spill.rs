@@ -11,7 +11,7 @@
 //! Nothing here names a column: the files follow `columns::all_metrics()`, so a column added to
 //! the table is spilled, read back and summarised without a change here.
 
-use crate::colstats::{column_stats, Spilled};
+use crate::colstats::{column_stats_with, Spilled, BUCKETS, BUDGET};
 use crate::columns::{all_metrics, Metric, SummaryRow, SHARED};
 use crate::error::{Error, Result};
 use crate::spec::WorldKind;
@@ -151,11 +151,22 @@ impl RowStore {
     /// in bounded memory (`crate::colstats`); rows in [`RowStore::summary_sources`]' order,
     /// those without values left out.
     pub fn summary(&self, cancel: Option<&AtomicBool>) -> Result<Vec<SummaryRow>> {
+        self.summary_with(cancel, BUDGET, BUCKETS)
+    }
+
+    /// [`RowStore::summary`] with a given memory budget (values a job holds) and histogram size.
+    pub fn summary_with(
+        &self,
+        cancel: Option<&AtomicBool>,
+        budget: usize,
+        buckets: usize,
+    ) -> Result<Vec<SummaryRow>> {
         let rows: Vec<Result<Option<SummaryRow>>> = self
             .summary_sources()
             .into_par_iter()
             .map(|(primitive, m, source)| {
-                let stats = column_stats(&Spilled { source: &source, cancel }, m.worst)?;
+                let stats =
+                    column_stats_with(&Spilled { source: &source, cancel }, m.worst, budget, buckets)?;
                 Ok(stats.map(|stats| SummaryRow { primitive, metric: m.name, stats }))
             })
             .collect();
@@ -442,6 +453,35 @@ mod tests {
         assert_eq!(seen, vec![0.0; 5]);
         let stop = AtomicBool::new(true);
         assert!(matches!(exits.2.scan(Some(&stop), &mut |_| {}), Err(Error::Interrupted)));
+    }
+
+    #[test]
+    fn a_runs_stored_rows_and_summary_equal_the_in_memory_ones_at_any_budget() {
+        use crate::columns::{summary_fields, summary_rows};
+        let spec =
+            crate::ExperimentSpec::parse(crate::runner::tests::SMALL, Path::new("small.toml")).unwrap();
+        let exp = crate::Experiment::build(spec, Path::new("small.toml")).unwrap();
+        let opts = crate::RunOptions { paths: 5..exp.spec.paths, threads: Some(2), ..Default::default() };
+        let mem = exp.run(&opts).unwrap();
+        let want: Vec<Vec<String>> =
+            summary_rows(&mem.kinds, &mem.slices()).iter().map(summary_fields).collect();
+        let mut store = RowStore::temporary(&exp.kinds(), 5).unwrap();
+        exp.run_blocks(&opts, &mut store).unwrap();
+        assert_eq!(store.len(), exp.spec.paths - 5);
+        for (budget, buckets) in [(1, 2), (16, 8), (100, 1 << 16), (BUDGET, BUCKETS)] {
+            let got: Vec<Vec<String>> =
+                store.summary_with(None, budget, buckets).unwrap().iter().map(summary_fields).collect();
+            assert_eq!(got, want, "budget {budget}, {buckets} buckets");
+        }
+        let rows: Vec<_> = store.rows().unwrap().map(|r| r.unwrap()).collect();
+        for (i, (path, kind, m)) in rows.iter().enumerate() {
+            let k = i % mem.kinds.len();
+            assert_eq!((*path, *kind), (5 + (i / mem.kinds.len()) as u64, mem.kinds[k]));
+            assert_eq!(*m, mem.metrics[k][i / mem.kinds.len()]);
+        }
+        let dir = store.dir().to_path_buf();
+        drop(store);
+        assert!(!dir.exists(), "a temporary store removes its folder");
     }
 
     #[test]

@@ -45,7 +45,7 @@ impl Gen {
     }
     /// A hostile value: out of range, of the wrong type, extreme or subnormal.
     fn hostile(&mut self) -> Value {
-        let v = match self.below(24) {
+        match self.below(24) {
             0 => Value::Float(0.0),
             1 => Value::Float(-0.0),
             2 => Value::Float(-1.0),
@@ -70,8 +70,7 @@ impl Gen {
             21 => Value::Array(vec![Value::Float(1.0), Value::String("x".into())]),
             22 => Value::Table(Table::new()),
             _ => Value::Float(1e15),
-        };
-        v
+        }
     }
 }
 
@@ -87,6 +86,9 @@ fn s(x: &str) -> Value {
 fn table(pairs: Vec<(&str, Value)>) -> Value {
     Value::Table(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
 }
+
+/// A key and a generator of an in-range value for it.
+type KeyGen = (&'static str, fn(&mut Gen) -> Value);
 
 /// Keys whose huge valid values would make a case run for hours: they get small or invalid
 /// values only.
@@ -316,7 +318,7 @@ fn cdp(g: &mut Gen) -> Value {
             .is_none_or(|(_, protocols)| protocols.contains(&protocol))
     };
     let loose = g.chance(0.1);
-    let keys: [(&str, fn(&mut Gen) -> Value); 40] = [
+    let keys: [KeyGen; 40] = [
         ("lt", |g| f(g.range(0.5, 0.95))),
         ("bonus", |g| f(g.range(0.0, 0.1))),
         ("close_factor", |g| f(g.range(0.1, 1.0))),
@@ -406,7 +408,7 @@ fn pn(g: &mut Gen) -> Value {
     if policy == "calendar" || loose && g.chance(0.3) {
         t.push(("calendar_every_steps", i(g.int(1, 24))));
     }
-    let keys: [(&str, fn(&mut Gen) -> Value); 13] = [
+    let keys: [KeyGen; 13] = [
         ("maturity_days", |g| f(g.range(5.0, 60.0))),
         ("roll_trigger", |g| f(g.range(1.0, 1.5))),
         ("roll_target", |g| f(g.range(1.6, 3.0))),
@@ -419,7 +421,7 @@ fn pn(g: &mut Gen) -> Value {
         ("roll_oracle_errors", bad_prints),
         ("settlement", |g| {
             let mut t = vec![
-                ("method", s(*g.pick(&["twap", "median"]))),
+                ("method", s(g.pick(&["twap", "median"]))),
                 ("window_hours", f(g.range(0.0, 6.0))),
                 ("delay_hours", f(g.range(0.0, 3.0))),
                 ("error", f(g.range(-0.1, 0.1))),
@@ -605,8 +607,11 @@ fn damage(g: &mut Gen, text: String) -> String {
     text
 }
 
-/// One case's outcome: exit code and wall time, after checking what it left.
-fn run_case(dir: &Path, text: &str, cohort_csv: &str, prices: &str) -> Result<(i32, Duration), String> {
+/// A case's exit code and wall time, or what was wrong.
+type Outcome = Result<(i32, Duration), String>;
+
+/// One case's outcome, after checking what it left.
+fn run_case(dir: &Path, text: &str, cohort_csv: &str, prices: &str) -> Outcome {
     fs::write(dir.join("case.toml"), text).unwrap();
     fs::write(dir.join("cohort.csv"), cohort_csv).unwrap();
     fs::write(dir.join("prices.csv"), prices).unwrap();
@@ -689,7 +694,7 @@ fn generated_experiments_exit_0_or_2_and_leave_nothing_on_error() {
     let cases: usize =
         std::env::var("HEADROOM_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(CASES).max(CASES);
     let workers = 2;
-    let results: Vec<Vec<(usize, Result<(i32, Duration), String>)>> = std::thread::scope(|sc| {
+    let results: Vec<Vec<(usize, Outcome)>> = std::thread::scope(|sc| {
         let handles: Vec<_> = (0..workers)
             .map(|w| {
                 sc.spawn(move || {

@@ -421,7 +421,7 @@ fn pn(g: &mut Gen) -> Value {
         ("roll_oracle_errors", bad_prints),
         ("settlement", |g| {
             let mut t = vec![
-                ("method", s(g.pick(&["twap", "median"]))),
+                ("method", s(if g.chance(0.5) { "twap" } else { "median" })),
                 ("window_hours", f(g.range(0.0, 6.0))),
                 ("delay_hours", f(g.range(0.0, 3.0))),
                 ("error", f(g.range(-0.1, 0.1))),

@@ -230,6 +230,7 @@ pub fn write_result_with(
     let rows_dir = dir.join(".rows");
     std::fs::create_dir(&rows_dir).map_err(|e| Error::write(&rows_dir, e))?;
     let mut sink = ResultSink {
+        cancel: opts.cancel,
         paths: if paths_csv { Some(PathsCsv::create(&dir.join("paths.csv"), &opts.disk)?) } else { None },
         store: RowStore::create(&rows_dir, kinds, first_path, &opts.disk)?,
     };
@@ -262,13 +263,16 @@ pub fn write_result_with(
 }
 
 /// Where a result's rows go: paths.csv (if written) and the spilled columns.
-struct ResultSink {
+struct ResultSink<'a> {
+    cancel: Option<&'a AtomicBool>,
     paths: Option<PathsCsv>,
     store: RowStore,
 }
 
-impl RowSink for ResultSink {
+impl RowSink for ResultSink<'_> {
     fn block(&mut self, first: u64, rows: &[&[PathMetrics]]) -> Result<()> {
+        // A merge feeds its rows without the runner's checks.
+        check_cancel(self.cancel)?;
         let kinds = self.store.kinds().to_vec();
         let (csv, spilled) = rayon::join(
             || self.paths.as_mut().map_or(Ok(()), |p| p.block(first, &kinds, rows)),

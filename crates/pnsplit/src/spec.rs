@@ -51,6 +51,9 @@ fn default_roll_trigger() -> f64 {
 fn default_roll_target() -> f64 {
     2.0
 }
+/// The longest patience a roll's sale may be spread over, in steps.
+pub const MAX_PATIENCE_STEPS: u32 = 10_000;
+
 fn default_patience() -> u32 {
     1
 }
@@ -236,8 +239,14 @@ impl PnSpec {
                 "a rolling policy (not \"hold\")",
             ));
         }
-        if self.patience_steps < 1 {
-            return Err(PnError::invalid("patience_steps", self.patience_steps, "must be >= 1"));
+        // A patient sale keeps one slot per step of patience and spreads each roll's sale over
+        // them (O(patience) a roll): 2^32 - 1 steps asked for 32 GB and aborted the process.
+        if !(1..=MAX_PATIENCE_STEPS).contains(&self.patience_steps) {
+            return Err(PnError::invalid(
+                "patience_steps",
+                self.patience_steps,
+                format!("must be within [1, {MAX_PATIENCE_STEPS}]"),
+            ));
         }
         match (self.policy, self.band_delta) {
             (RollPolicy::Band, None) => {

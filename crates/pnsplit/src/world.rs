@@ -371,15 +371,6 @@ impl PnWorld {
                 ));
             }
         }
-        // Patience holds one slot per step it spreads a sale over: more steps than the path has
-        // would be slices never sold (and a slot vector as long as the value, 32 GB at 2^32).
-        if sh.patience > env.steps {
-            return Err(PnError::invalid(
-                "patience_steps",
-                spec.patience_steps,
-                format!("must be within [1, the number of steps ({})]", env.steps),
-            ));
-        }
         if sh.p_drift_every > env.steps {
             return Err(PnError::invalid(
                 "p_drift_every_steps",

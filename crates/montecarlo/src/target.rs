@@ -104,8 +104,14 @@ pub fn check_folder(out: &Path, kind: OutputKind) -> Result<()> {
         // Reports (`run`'s report.md, or `headroom report` pointed inside) may sit beside a
         // result's files.
         let path = out.join(name);
+        // A run with `report = true` wrote report.md itself (before the marker existed, with its
+        // title and `Generated with` line first).
+        let run_report = name == "report.md"
+            && m.pointer("/config/report").and_then(Value::as_bool) == Some(true)
+            && is_legacy_report(&path);
         let ours = name == "manifest.json"
             || listed.contains(&name.as_str())
+            || run_report
             || (name.ends_with(".md") && path.is_file() && is_report(&path))
             || (name.ends_with("_files") && path.is_dir() && is_plots_folder(&path));
         if !ours {
@@ -163,6 +169,17 @@ pub fn is_report(file: &Path) -> bool {
     let mut first = String::new();
     let _ = std::io::BufReader::new(f.take(4096)).read_line(&mut first);
     first.trim_end_matches(['\n', '\r']) == REPORT_MARKER
+}
+
+/// Whether `file` starts as the reports written before [`REPORT_MARKER`] did: a title, a blank
+/// line and headroom's `Generated with` line.
+fn is_legacy_report(file: &Path) -> bool {
+    use std::io::Read;
+    let mut head = String::new();
+    let _ = fs::File::open(file).map(|f| f.take(4096).read_to_string(&mut head));
+    let mut lines = head.lines();
+    lines.next().is_some_and(|l| l.starts_with("# "))
+        && lines.nth(1).is_some_and(|l| l.starts_with("Generated with `headroom report "))
 }
 
 /// Whether `dir` is a folder of plots headroom wrote: regular files named `*.svg` that are SVG
@@ -260,6 +277,19 @@ mod tests {
         assert!(check_folder(&d.join("empty"), OutputKind::Result).is_ok());
         result_folder(&d.join("ours"), &[]);
         assert!(check_folder(&d.join("ours"), OutputKind::Result).is_ok());
+        // The report a run with `report = true` wrote before the marker line existed.
+        result_folder(&d.join("old"), &[]);
+        let m = serde_json::json!({"config_hash": "ab", "path_count": 3, "config": {"report": true}, "files": []});
+        fs::write(d.join("old/manifest.json"), m.to_string()).unwrap();
+        fs::remove_file(d.join("old/summary.csv")).unwrap();
+        fs::write(
+            d.join("old/report.md"),
+            "# T\n\nGenerated with `headroom report old --out old/report.md`.\n",
+        )
+        .unwrap();
+        assert!(check_folder(&d.join("old"), OutputKind::Result).is_ok());
+        fs::write(d.join("old/report.md"), "# T\n\nmine\n").unwrap();
+        assert!(check_folder(&d.join("old"), OutputKind::Result).is_err());
         assert!(check_folder(&d.join("ours"), OutputKind::Sweep).is_err(), "a result is not a sweep");
         result_folder(&d.join("mixed"), &["notes.txt"]);
         let e = check_folder(&d.join("mixed"), OutputKind::Result).unwrap_err().to_string();

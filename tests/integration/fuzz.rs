@@ -468,6 +468,9 @@ fn experiment(g: &mut Gen, case: usize) -> (Table, String, String) {
         ("cdp", cdp(g)),
         ("pn", pn(g)),
     ];
+    if g.chance(0.03) {
+        t.push(("report", Value::Boolean(true)));
+    }
     if g.chance(0.2) {
         let metric = *g.pick(&["exits", "fees_usd", "min_price", "exits", "no_such_metric"]);
         let prim = *g.pick(&["cdp", "pn", "diff", "cdp", "other"]);
@@ -725,6 +728,37 @@ fn generated_experiments_exit_0_or_2_and_leave_nothing_on_error() {
     assert!(failures.is_empty(), "{} failing cases:\n{}", failures.len(), failures.join("\n----\n"));
     // Both outcomes are exercised: the generator is neither all valid nor all broken.
     assert!(ok >= cases / 10 && bad_input >= cases / 10, "{ok} ran, {bad_input} refused");
+}
+
+/// Every key and model name of docs/EXPERIMENTS.md's tables (the first two columns, from the top
+/// level to `[cohort]`, and `[[reference]]`) is one the generator writes: a key added to the
+/// experiment file without a place in the generator fails here.
+#[test]
+fn the_generator_covers_every_documented_key() {
+    let doc = fs::read_to_string(crate::common::root().join("docs/EXPERIMENTS.md")).unwrap();
+    let me = fs::read_to_string(crate::common::root().join("tests/integration/fuzz.rs")).unwrap();
+    let (start, end) = (doc.find("## Top level").unwrap(), doc.find("## `[sweep]`").unwrap());
+    let reference = doc.find("## `[[reference]]`").unwrap();
+    let tables = format!("{}{}", &doc[start..end], &doc[reference..]);
+    let mut keys = Vec::new();
+    for line in tables.lines().filter(|l| l.starts_with("| ")) {
+        for cell in line.split('|').skip(1).take(2) {
+            // The backticked words of the cell: `name`, `settlement.method` (its last part).
+            for (k, tok) in cell.split('`').enumerate() {
+                let word = k % 2 == 1
+                    && tok.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                    && tok
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
+                if word {
+                    keys.push(tok.rsplit('.').next().unwrap_or(tok).to_string());
+                }
+            }
+        }
+    }
+    assert!(keys.len() > 100, "{} keys read from docs/EXPERIMENTS.md", keys.len());
+    let missing: Vec<&String> = keys.iter().filter(|k| !me.contains(&format!("\"{k}\""))).collect();
+    assert!(missing.is_empty(), "documented keys the generator never writes: {missing:?}");
 }
 
 /// A minimised case: runs `toml` and expects exit code 2 with every `needles` in the message,

@@ -16,9 +16,7 @@ fn bench_experiment(c: &mut Criterion, name: &str, file: &str, paths: u64) {
     group.sample_size(10);
     group.bench_function(format!("{paths} paths"), |b| {
         b.iter(|| {
-            let r = exp
-                .run(&RunOptions { paths: 0..paths, threads: None, event_paths: 0, progress: None })
-                .unwrap();
+            let r = exp.run(&RunOptions { paths: 0..paths, ..Default::default() }).unwrap();
             summary_rows(&r.kinds, &r.slices(), exp.se_method())
         })
     });

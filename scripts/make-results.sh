@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked
 hr=target/release/headroom
+# The write-ups are this script's own: they are replaced whole (a report refuses to overwrite a
+# markdown file that does not start with its marker line, such as one written before it).
+rm -rf docs/results
 mkdir -p docs/results
 for r in aave-capo-2026 hyperliquid-spacex-2026 black-thursday-2020; do
   "$hr" run "experiments/replays/$r.toml" --events --out "results/$r"

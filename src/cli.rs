@@ -1,11 +1,19 @@
 //! Subcommands and their exit codes: 0 on success, 2 on bad input (with a message naming the
-//! file, key or line and what is allowed), 1 when an output cannot be written.
+//! file, key or line and what is allowed, or an `--out` that would replace something headroom
+//! did not write), 1 when an output cannot be written (a full disk), 128 + the signal's number
+//! when Ctrl-C (SIGINT, 130) or SIGTERM (143) stopped the command. An interrupted command
+//! leaves no staging folder and never touches an earlier output; a second signal ends the
+//! process at once (its hidden staging folder is then removed by the next command that writes
+//! the same output).
 
 use clap::{Parser, Subcommand};
-use headroom_montecarlo::output::{write_result, RunInfo, Shard, WriteOptions};
+use headroom_montecarlo::output::{write_run, Shard, WriteOptions};
+use headroom_montecarlo::staging::Disk;
 use headroom_montecarlo::{Error, Experiment, RunOptions};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Headroom: CDP liquidations against P/N option splits on the same Monte Carlo paths.
@@ -186,25 +194,53 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    let signals = Signals::install();
+    let stop = signals.stop.as_ref();
     let res = match cli.command {
-        Command::Run(a) => run(a),
+        Command::Run(a) => run(a, stop),
         Command::Validate { file } => validate(&file),
-        Command::Sweep(a) => sweep(a),
-        Command::Merge { dirs, out } => merge(&dirs, &out),
+        Command::Sweep(a) => sweep(a, stop),
+        Command::Merge { dirs, out } => merge(&dirs, &out, stop),
         Command::Position(a) => position(&a),
         Command::Price(a) => price(&a),
         Command::Serve(a) => crate::serve::serve(&a),
-        Command::Report { dirs, out, title } => return report(&dirs, &out, title.as_deref()),
+        Command::Report { dirs, out, title } => return report(&dirs, &out, title.as_deref(), &signals),
     };
     match res {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("error: {e}");
-            if e.is_input_error() {
-                2
-            } else {
-                1
-            }
+            signals.exit_code(&e)
+        }
+    }
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM set a flag the commands check between chunks of work; a second
+/// one ends the process at once.
+struct Signals {
+    stop: Arc<AtomicBool>,
+    which: Arc<AtomicUsize>,
+}
+
+impl Signals {
+    fn install() -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let which = Arc::new(AtomicUsize::new(0));
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            // Registered first, so it sees the flag as the earlier signal left it.
+            let _ = signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, Arc::clone(&stop));
+            let _ = signal_hook::flag::register_usize(sig, Arc::clone(&which), sig as usize);
+            let _ = signal_hook::flag::register(sig, Arc::clone(&stop));
+        }
+        Signals { stop, which }
+    }
+
+    /// 2 for bad input, 128 + the signal for an interruption, 1 otherwise.
+    fn exit_code(&self, e: &Error) -> i32 {
+        match e {
+            Error::Interrupted => 128 + (self.which.load(Ordering::SeqCst) as i32).max(2),
+            e if e.is_input_error() => 2,
+            _ => 1,
         }
     }
 }
@@ -223,7 +259,7 @@ fn parse_shard(s: &str) -> Result<Shard, Error> {
     Ok(Shard { index, count })
 }
 
-fn run(a: RunArgs) -> Result<(), Error> {
+fn run(a: RunArgs, stop: &AtomicBool) -> Result<(), Error> {
     let mut spec = headroom_montecarlo::ExperimentSpec::load(&a.exp.file)?;
     if let Some(p) = a.exp.paths {
         spec.paths = Some(p);
@@ -245,6 +281,23 @@ fn run(a: RunArgs) -> Result<(), Error> {
     });
     let paths = shard.map_or(0..exp.spec.paths(), |s| s.range(exp.spec.paths()));
     let n = paths.end - paths.start;
+    let opts = WriteOptions {
+        paths_csv: !a.no_paths,
+        events_csv: a.events,
+        shard,
+        threads: threads_flag.unwrap_or_else(rayon_threads),
+        wall_seconds: None,
+        git_commit: env!("HEADROOM_GIT_COMMIT").to_string(),
+        disk: Disk::real(),
+        cancel: Some(stop),
+    };
+    // The output path and the disk are checked before anything runs.
+    headroom_montecarlo::output::check_result_target(
+        &out,
+        n,
+        exp.kinds().len(),
+        opts.paths_csv || shard.is_some(),
+    )?;
     let bar = progress_bar(n);
     let tick = |k: u64| {
         if let Some(b) = &bar {
@@ -252,30 +305,23 @@ fn run(a: RunArgs) -> Result<(), Error> {
         }
     };
     let started = Instant::now();
-    let threads = threads_flag.unwrap_or_else(rayon_threads);
-    let result = exp.run(&RunOptions {
+    let run_opts = RunOptions {
         paths,
         threads: threads_flag,
         event_paths: if a.events { a.event_paths } else { 0 },
         progress: Some(&tick),
-    })?;
+        cancel: Some(stop),
+    };
+    let written = write_run(&out, &exp, &run_opts, &opts);
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let opts = WriteOptions {
-        paths_csv: !a.no_paths,
-        events_csv: a.events,
-        shard,
-        threads,
-        wall_seconds: started.elapsed().as_secs_f64(),
-        git_commit: env!("HEADROOM_GIT_COMMIT").to_string(),
-    };
-    write_result(&out, &RunInfo::of(&exp), &result, &opts)?;
+    written?;
     eprintln!(
         "{}: {n} paths, worlds {}, in {:.2} s",
         exp.spec.name,
-        result.kinds.iter().map(|k| k.label()).collect::<Vec<_>>().join("+"),
-        opts.wall_seconds
+        exp.kinds().iter().map(|k| k.label()).collect::<Vec<_>>().join("+"),
+        started.elapsed().as_secs_f64()
     );
     println!("summary: {}", out.join("summary.csv").display());
     if opts.paths_csv {
@@ -343,7 +389,7 @@ fn shard_from_env(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<Shard>,
     }
 }
 
-fn sweep(a: SweepArgs) -> Result<(), Error> {
+fn sweep(a: SweepArgs, stop: &AtomicBool) -> Result<(), Error> {
     let a = a.exp;
     let threads = a.threads()?;
     let sw = headroom_montecarlo::sweep::load_sweep(&a.file, a.paths, a.seed)?;
@@ -358,10 +404,18 @@ fn sweep(a: SweepArgs) -> Result<(), Error> {
         }
     };
     let started = Instant::now();
-    headroom_montecarlo::sweep::run_sweep(&sw, &out, threads, Some(&tick), env!("HEADROOM_GIT_COMMIT"))?;
+    let run_opts = RunOptions { threads, progress: Some(&tick), cancel: Some(stop), ..Default::default() };
+    let done = headroom_montecarlo::sweep::run_sweep_with(
+        &sw,
+        &out,
+        &run_opts,
+        env!("HEADROOM_GIT_COMMIT"),
+        &Disk::real(),
+    );
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
+    done?;
     eprintln!(
         "{}: {} points x {} paths in {:.2} s",
         first.spec.name,
@@ -373,8 +427,13 @@ fn sweep(a: SweepArgs) -> Result<(), Error> {
     Ok(())
 }
 
-fn merge(dirs: &[PathBuf], out: &Path) -> Result<(), Error> {
-    let info = headroom_montecarlo::merge::merge(dirs, out, env!("HEADROOM_GIT_COMMIT"))?;
+fn merge(dirs: &[PathBuf], out: &Path, stop: &AtomicBool) -> Result<(), Error> {
+    let opts = WriteOptions {
+        git_commit: env!("HEADROOM_GIT_COMMIT").to_string(),
+        cancel: Some(stop),
+        ..Default::default()
+    };
+    let info = headroom_montecarlo::merge::merge_with(dirs, out, &opts)?;
     eprintln!("{}: merged {} shards, {} paths", info.name, dirs.len(), info.paths);
     println!("summary: {}", out.join("summary.csv").display());
     Ok(())
@@ -527,7 +586,7 @@ impl crate::report::PathTracer for EngineTracer {
     }
 }
 
-fn report(dirs: &[PathBuf], out: &Path, title: Option<&str>) -> i32 {
+fn report(dirs: &[PathBuf], out: &Path, title: Option<&str>, signals: &Signals) -> i32 {
     let args: Vec<String> = std::env::args().collect();
     let command_line =
         format!("headroom {}", args.iter().skip(1).map(String::as_str).collect::<Vec<_>>().join(" "));
@@ -536,6 +595,7 @@ fn report(dirs: &[PathBuf], out: &Path, title: Option<&str>) -> i32 {
         title,
         command_line: Some(&command_line),
         tracer: Some(&tracer),
+        cancel: Some(&signals.stop),
         ..Default::default()
     };
     match crate::report::write_report(dirs, out, &opts) {
@@ -548,7 +608,9 @@ fn report(dirs: &[PathBuf], out: &Path, title: Option<&str>) -> i32 {
         }
         Err(e) => {
             eprintln!("error: {e}");
-            if e.is_input_error() {
+            if matches!(e, crate::report::ReportError::Interrupted) {
+                signals.exit_code(&Error::Interrupted)
+            } else if e.is_input_error() {
                 2
             } else {
                 1

@@ -20,8 +20,10 @@
 //! nothing up. The breakdown columns are parts of the ledger and are never added to it or to one
 //! another.
 //!
-//! Everything is written into a staging folder next to `FILE.md` and renamed into place, so an
-//! error leaves no half-written report and keeps an earlier one.
+//! Everything is written into a hidden staging folder next to `FILE.md` and renamed into place,
+//! so an error or an interruption leaves no half-written report and keeps an earlier one. The
+//! report's first line ([`REPORT_MARKER`]) is how a later report recognises a file it may
+//! replace: `--out` never overwrites a markdown file or a plots folder headroom did not write.
 
 mod data;
 mod figures;
@@ -37,8 +39,11 @@ pub use headroom_montecarlo::spec::WorldKind;
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use data::Folder;
+use headroom_montecarlo::staging::{parent_of, Staging};
+pub use headroom_montecarlo::target::REPORT_MARKER;
 
 /// One world's path, step by step, as the worst-path plot draws it.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -75,11 +80,13 @@ pub struct ReportOptions<'a> {
     pub tracer: Option<&'a dyn PathTracer>,
     /// Width and height of every plot, pixels.
     pub plot_size: (u32, u32),
+    /// Once set (Ctrl-C), the report stops before it replaces anything.
+    pub cancel: Option<&'a AtomicBool>,
 }
 
 impl Default for ReportOptions<'_> {
     fn default() -> Self {
-        ReportOptions { title: None, command_line: None, tracer: None, plot_size: (800, 500) }
+        ReportOptions { title: None, command_line: None, tracer: None, plot_size: (800, 500), cancel: None }
     }
 }
 
@@ -183,7 +190,7 @@ pub enum ReportError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The output path is unusable.
+    /// The output path is unusable, or holds something headroom did not write.
     #[error("{}: {message}", .out.display())]
     Output {
         /// The requested output.
@@ -191,13 +198,29 @@ pub enum ReportError {
         /// What is wrong with it.
         message: String,
     },
+    /// Stopped by Ctrl-C or SIGTERM before anything was replaced.
+    #[error("interrupted: nothing was written and no earlier report was touched")]
+    Interrupted,
 }
 
 impl ReportError {
     /// Whether the error is the user's input (exit code 2) rather than the environment's (a
-    /// plot or a file that cannot be written: exit code 1).
+    /// plot or a file that cannot be written: exit code 1; an interruption).
     pub fn is_input_error(&self) -> bool {
-        !matches!(self, ReportError::Plot { .. } | ReportError::Write { .. })
+        !matches!(self, ReportError::Plot { .. } | ReportError::Write { .. } | ReportError::Interrupted)
+    }
+}
+
+impl From<headroom_montecarlo::Error> for ReportError {
+    fn from(e: headroom_montecarlo::Error) -> Self {
+        use headroom_montecarlo::Error as E;
+        match e {
+            E::Output { out, message } => ReportError::Output { out, message },
+            E::Write { file, source } => ReportError::Write { file, source },
+            E::Read { file, source } => ReportError::Read { file, source },
+            E::Interrupted => ReportError::Interrupted,
+            other => ReportError::Output { out: PathBuf::new(), message: other.to_string() },
+        }
     }
 }
 
@@ -221,13 +244,17 @@ pub fn write_report(
         return Err(ReportError::NoFolders);
     }
     let (parent, file_name, plots_name) = output_names(out)?;
+    headroom_montecarlo::target::check_report(&parent.join(&file_name), &parent.join(&plots_name))?;
     let folders = dirs.iter().map(|d| Folder::read(d)).collect::<Result<Vec<_>, _>>()?;
     let (markdown, plots, notes) = render::render(&folders, &plots_name, opts)?;
-
-    let stage = parent.join(format!(".{file_name}.tmp-{}", std::process::id()));
-    let res = stage_and_publish(&stage, &parent, &file_name, &plots_name, &markdown, &plots);
-    let _ = fs::remove_dir_all(&stage);
-    res?;
+    let stopped = || opts.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
+    if stopped() {
+        return Err(ReportError::Interrupted);
+    }
+    let stage = Staging::create(&parent.join(&file_name))?;
+    stage_and_publish(stage.path(), &parent, &file_name, &plots_name, &markdown, &plots, &stopped)?;
+    // The staging folder (with the earlier plots, if any) goes when `stage` is dropped.
+    drop(stage);
     let plots_dir = parent.join(&plots_name);
     Ok(ReportSummary {
         markdown: parent.join(&file_name),
@@ -250,7 +277,7 @@ fn output_names(out: &Path) -> Result<(PathBuf, String, String), ReportError> {
         return Err(bad("is a folder: --out takes the markdown file to write, e.g. report.md"));
     }
     let stem = Path::new(&file_name).file_stem().and_then(|s| s.to_str()).unwrap_or(&file_name).to_string();
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+    let parent = parent_of(out);
     if !parent.is_dir() {
         return Err(bad("its folder does not exist"));
     }
@@ -270,8 +297,8 @@ fn stage_and_publish(
     plots_name: &str,
     markdown: &str,
     plots: &[Plot],
+    stopped: &dyn Fn() -> bool,
 ) -> Result<(), ReportError> {
-    let _ = fs::remove_dir_all(stage);
     let staged_plots = stage.join(plots_name);
     fs::create_dir_all(&staged_plots).map_err(write_err(&staged_plots))?;
     for p in plots {
@@ -280,6 +307,9 @@ fn stage_and_publish(
     }
     let staged_md = stage.join(file_name);
     fs::write(&staged_md, markdown).map_err(write_err(&staged_md))?;
+    if stopped() {
+        return Err(ReportError::Interrupted);
+    }
 
     let final_plots = parent.join(plots_name);
     let old = stage.join("old");

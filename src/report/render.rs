@@ -19,6 +19,7 @@ pub fn render(
         Some(t) => t.to_string(),
         None => format!("Headroom report: {}", names.join(", ")),
     };
+    out.line(super::REPORT_MARKER);
     out.line(&format!("# {title}"));
     out.line("");
     if let Some(cmd) = opts.command_line {

@@ -13,7 +13,7 @@ use crate::common::{run_in, stderr, tempdir, SMALL};
 use headroom_market::{Ledger, PathMetrics};
 use headroom_montecarlo::stats::overlap::SeMethod;
 use headroom_montecarlo::{columns, WorldKind};
-use report_impl::{write_report, PathTracer, ReportError, ReportOptions, WorldTrace};
+use report_impl::{write_report, PathTracer, ReportError, ReportOptions, WorldTrace, REPORT_MARKER};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -184,7 +184,7 @@ fn the_run_and_every_metric_have_the_numbers_of_summary_csv() {
     assert_eq!(s.folders, 1);
     let md = read(&out);
     // Title, description and the run's facts from manifest.json.
-    assert!(md.starts_with("# Headroom report: fixture\n"), "{md}");
+    assert!(md.starts_with(&format!("{REPORT_MARKER}\n# Headroom report: fixture\n")), "{md}");
     assert!(md.contains("> A hand-made result with four paths."));
     for fact in [
         "| paths | 4 |",
@@ -448,7 +448,7 @@ fn several_folders_get_one_section_each() {
     )
     .unwrap();
     let md = read(&out);
-    assert!(md.starts_with("# Two\n"));
+    assert!(md.starts_with(&format!("{REPORT_MARKER}\n# Two\n")));
     assert!(md.contains("Generated with `headroom report a b --out both.md`."));
     assert!(md.contains("## 1. fixture") && md.contains("## 2. sweep"));
     assert_eq!(s.folders, 2);
@@ -470,7 +470,7 @@ fn a_real_run_with_both_worlds_is_reported() {
     let out = tmp.path().join("small.md");
     let s = write_report(&[tmp.path().join("res")], &out, &ReportOptions::default()).unwrap();
     let md = read(&out);
-    assert!(md.starts_with("# Headroom report: small\n"));
+    assert!(md.starts_with(&format!("{REPORT_MARKER}\n# Headroom report: small\n")));
     assert!(
         md.contains("| paths | 200 |") && md.contains("| seed | 7 |") && md.contains("| worlds | CDP, P/N |")
     );

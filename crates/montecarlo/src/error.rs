@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-/// An error of the experiment layer. All variants except [`Error::Write`] are input errors (exit code 2 in the binary).
+/// An error of the experiment layer. All variants except [`Error::Write`] and
+/// [`Error::Interrupted`] are input errors (exit code 2 in the binary).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The experiment file does not parse (TOML syntax, unknown key, missing field, wrong type).
@@ -51,19 +52,39 @@ pub enum Error {
         source: std::io::Error,
     },
     /// An output that cannot be written (disk full, permissions).
-    #[error("{}: cannot write: {source}", file.display())]
+    #[error("{}: cannot write: {source}{}", file.display(), full_disk_hint(source))]
     Write {
         /// The file or folder.
         file: PathBuf,
         /// The underlying error.
         source: std::io::Error,
     },
+    /// An output path that would replace something headroom did not write, or a run too large
+    /// for the disk: refused before anything is computed or touched.
+    #[error("{}: {message}", out.display())]
+    Output {
+        /// The `--out` path (or the file in it) that is refused.
+        out: PathBuf,
+        /// Why, and what to do instead.
+        message: String,
+    },
+    /// Stopped by a signal (Ctrl-C, SIGTERM) or the caller's cancellation flag.
+    #[error("interrupted: nothing was written and no earlier output was touched")]
+    Interrupted,
+}
+
+fn full_disk_hint(e: &std::io::Error) -> &'static str {
+    if e.kind() == std::io::ErrorKind::StorageFull {
+        " (the disk is full: nothing was replaced; free some space or choose another --out)"
+    } else {
+        ""
+    }
 }
 
 impl Error {
     /// Whether the error is the user's input (exit code 2) rather than the environment's.
     pub fn is_input_error(&self) -> bool {
-        !matches!(self, Error::Write { .. })
+        !matches!(self, Error::Write { .. } | Error::Interrupted)
     }
 
     pub(crate) fn read(file: impl Into<PathBuf>, source: std::io::Error) -> Self {

@@ -3,14 +3,17 @@
 //! Each shard folder holds its manifest.json (experiment hash, seed, shard I of N) and its
 //! paths.csv. The merge checks that the shards belong to one run and cover it exactly once, reads
 //! the per-path values back (floats are written in shortest round-trip form, so they read back
-//! exactly), and writes the result as a run would: the summary is recomputed from every path.
+//! exactly), and writes the result as a run would, streaming the shards' rows block by block:
+//! the summary is recomputed from every path.
 
 use crate::columns::{is_paths_header, parse_path_row};
 use crate::error::{Error, Result};
-use crate::output::{write_result, RunInfo, Shard, WriteOptions};
-use crate::runner::RunResult;
+use crate::output::{write_result_with, RunInfo, Shard, Span, WriteOptions};
+use crate::runner::{RunResult, BLOCK};
 use crate::spec::WorldKind;
+use crate::spill::RowSink;
 use crate::stats::overlap::SeMethod;
+use crate::target::check_not_inside;
 use headroom_market::{Event, EventKind, Ledger, PathMetrics};
 use std::path::{Path, PathBuf};
 
@@ -96,15 +99,17 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
     })
 }
 
-/// Reads a paths.csv written for `m` back into per-path metrics.
-pub fn read_paths_csv(file: &Path, m: &Manifest) -> Result<RunResult> {
+/// Reads a paths.csv written for `m` and gives its rows to `sink` in blocks of
+/// [`BLOCK`] paths, checking that they are the manifest's paths and worlds, in order.
+pub fn stream_paths_csv(file: &Path, m: &Manifest, sink: &mut dyn RowSink) -> Result<()> {
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_path(file).map_err(|e| bad(file, e))?;
     let header = rdr.headers().map_err(|e| bad(file, e))?.clone();
     if !is_paths_header(&header) {
         return Err(bad(file, "line 1: not a paths.csv header"));
     }
-    let n = m.path_count as usize;
-    let mut metrics: Vec<Vec<PathMetrics>> = m.kinds.iter().map(|_| Vec::with_capacity(n)).collect();
+    let n = m.path_count;
+    let mut block: Vec<Vec<PathMetrics>> = m.kinds.iter().map(|_| Vec::with_capacity(BLOCK)).collect();
+    let mut block_first = m.first_path;
     let mut rec = csv::StringRecord::new();
     let mut line = 1u64;
     for i in 0..n {
@@ -115,17 +120,39 @@ pub fn read_paths_csv(file: &Path, m: &Manifest) -> Result<RunResult> {
                 return Err(here(format!("ends early: expected {n} paths")));
             }
             let row = parse_path_row(&rec).map_err(here)?;
-            let path = m.first_path + i as u64;
+            let path = m.first_path + i;
             if row.path != path || row.primitive != kind.label() {
                 return Err(here(format!("expected path {path}, primitive {}", kind.label())));
             }
-            metrics[k].push(row.metrics);
+            block[k].push(row.metrics);
+        }
+        if block[0].len() == BLOCK || i + 1 == n {
+            let rows: Vec<&[PathMetrics]> = block.iter().map(Vec::as_slice).collect();
+            sink.block(block_first, &rows)?;
+            block_first += block[0].len() as u64;
+            block.iter_mut().for_each(Vec::clear);
         }
     }
     if rdr.read_record(&mut rec).map_err(|e| bad(file, e))? {
         return Err(bad(file, format!("line {}: more rows than the manifest's {n} paths", line + 1)));
     }
-    Ok(RunResult { first_path: m.first_path, kinds: m.kinds.clone(), metrics, ..Default::default() })
+    Ok(())
+}
+
+/// Reads a paths.csv written for `m` back into per-path metrics, in memory.
+pub fn read_paths_csv(file: &Path, m: &Manifest) -> Result<RunResult> {
+    struct Collect(Vec<Vec<PathMetrics>>);
+    impl RowSink for Collect {
+        fn block(&mut self, _: u64, rows: &[&[PathMetrics]]) -> Result<()> {
+            for (all, b) in self.0.iter_mut().zip(rows) {
+                all.extend_from_slice(b);
+            }
+            Ok(())
+        }
+    }
+    let mut rows = Collect(m.kinds.iter().map(|_| Vec::new()).collect());
+    stream_paths_csv(file, m, &mut rows)?;
+    Ok(RunResult { first_path: m.first_path, kinds: m.kinds.clone(), metrics: rows.0, ..Default::default() })
 }
 
 fn read_events_csv(file: &Path) -> Result<Vec<(u64, WorldKind, Event)>> {
@@ -180,21 +207,20 @@ fn short(hash: &str) -> &str {
 
 /// Merges shard folders `dirs` (any order) into `out`.
 pub fn merge(dirs: &[PathBuf], out: &Path, git_commit: &str) -> Result<RunInfo> {
+    let opts = WriteOptions { git_commit: git_commit.to_string(), ..Default::default() };
+    merge_with(dirs, out, &opts)
+}
+
+/// [`merge`] with the writer's options (`paths_csv`, `events_csv`, `shard` and `wall_seconds`
+/// are the merge's own: paths.csv always, events.csv when every shard has one, the shards'
+/// summed wall time).
+pub fn merge_with(dirs: &[PathBuf], out: &Path, opts: &WriteOptions) -> Result<RunInfo> {
     if dirs.is_empty() {
         return Err(Error::Merge("no shard folders given".into()));
     }
-    let resolve = |p: &Path| std::fs::canonicalize(p).or_else(|_| std::path::absolute(p));
-    let out_abs = resolve(out).map_err(|e| Error::read(out, e))?;
+    check_not_inside(out, dirs, "shard folder")?;
     let mut shards = Vec::new();
     for d in dirs {
-        let d_abs = resolve(d).map_err(|e| Error::read(d, e))?;
-        if d_abs.starts_with(&out_abs) {
-            return Err(Error::Merge(format!(
-                "--out {} holds the shard {}: the merge would replace its own input; choose another folder",
-                out.display(),
-                d.display()
-            )));
-        }
         let m = read_manifest(d)?;
         let Some(s) = m.shard else {
             return Err(bad(&d.join("manifest.json"), "not a shard (run with --shard I/N)"));
@@ -246,12 +272,6 @@ pub fn merge(dirs: &[PathBuf], out: &Path, git_commit: &str) -> Result<RunInfo> 
     }
     let info = m0.info.clone();
     let kinds = m0.kinds.clone();
-    let mut merged = RunResult {
-        first_path: 0,
-        kinds: kinds.clone(),
-        metrics: vec![Vec::new(); kinds.len()],
-        ..Default::default()
-    };
     let with_events = shards.iter().all(|(_, m, _)| m.files.iter().any(|f| f == "events.csv"));
     let has_windows = |m: &Manifest| m.files.iter().any(|f| f == "windows.csv");
     let with_windows = shards.iter().all(|(_, m, _)| has_windows(m));
@@ -262,33 +282,29 @@ pub fn merge(dirs: &[PathBuf], out: &Path, git_commit: &str) -> Result<RunInfo> 
         ));
     }
     let mut wall = 0.0;
+    let mut windows = Vec::new();
     for (s, m, d) in &shards {
         let range = s.range(info.paths);
-        if m.first_path != range.start || m.path_count != range.end - range.start {
+        if m.first_path != range.start || m.path_count != range.end - range.start || m.kinds != kinds {
             return Err(bad(
                 &d.join("manifest.json"),
                 format!(
-                    "paths {}..{} do not match shard {}/{}",
+                    "paths {}..{} of worlds {:?} do not match shard {}/{} of worlds {:?}",
                     m.first_path,
                     m.first_path + m.path_count,
+                    m.kinds,
                     s.index,
-                    s.count
+                    s.count,
+                    kinds
                 ),
             ));
         }
-        let r = read_paths_csv(&d.join("paths.csv"), m)?;
         if with_windows {
-            merged.windows.extend(crate::windows::read_windows_csv(
+            windows.extend(crate::windows::read_windows_csv(
                 &d.join("windows.csv"),
                 m.first_path,
                 m.path_count,
             )?);
-        }
-        for (k, v) in r.metrics.into_iter().enumerate() {
-            merged.metrics[k].extend(v);
-        }
-        if with_events {
-            merged.events.extend(read_events_csv(&d.join("events.csv"))?);
         }
         wall += m.wall_seconds;
     }
@@ -296,10 +312,19 @@ pub fn merge(dirs: &[PathBuf], out: &Path, git_commit: &str) -> Result<RunInfo> 
         paths_csv: true,
         events_csv: with_events,
         shard: None,
-        threads: 0,
-        wall_seconds: wall,
-        git_commit: git_commit.to_string(),
+        wall_seconds: Some(wall),
+        ..opts.clone()
     };
-    write_result(out, &info, &merged, &opts)?;
+    let span = Span { kinds: &kinds, first_path: 0, path_count: info.paths, windows: &windows };
+    write_result_with(out, &info, span, &opts, |sink| {
+        let mut events = Vec::new();
+        for (_, m, d) in &shards {
+            stream_paths_csv(&d.join("paths.csv"), m, sink)?;
+            if with_events {
+                events.extend(read_events_csv(&d.join("events.csv"))?);
+            }
+        }
+        Ok(events)
+    })?;
     Ok(info)
 }

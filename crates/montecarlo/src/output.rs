@@ -1,22 +1,32 @@
 //! Writing a result folder: paths.csv, summary.csv, events.csv, windows.csv and manifest.json, into a
-//! temporary folder renamed into place, so a failed run leaves nothing half-written and never
-//! touches an earlier result.
+//! hidden staging folder renamed into place, so a failed or interrupted run leaves nothing
+//! half-written and never touches an earlier result; and the checks that come first (the
+//! `--out` rules of [`crate::target`], room on the disk).
+//!
+//! A run streams: each block of rows goes to paths.csv and to the spilled columns
+//! ([`crate::spill::RowStore`]) as it is finished; the summary is then computed from the
+//! columns, exactly and in bounded memory.
 
-use crate::columns::{fmt_f64, paths_header, summary_rows, write_path_rows, write_summary};
+use crate::columns::{all_metrics, fmt_f64, paths_header, write_path_rows, write_summary};
 use crate::error::{Error, Result};
-use crate::runner::{Experiment, RunResult};
+use crate::runner::{Events, Experiment, RunOptions, RunResult, BLOCK};
+use crate::spec::WorldKind;
+use crate::spill::{check_cancel, RowSink, RowStore, VALUE_BYTES};
+use crate::staging::{free_bytes, human_bytes, parent_of, Disk, DiskFile, Staging};
 use crate::stats::overlap::SeMethod;
+use crate::target::{check_folder, OutputKind};
 use headroom_market::rng::GENERATOR_NAME;
-use headroom_market::Party;
+use headroom_market::{Party, PathMetrics, Window};
 use rayon::prelude::*;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use std::fs;
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
 
-/// Paths formatted per parallel block when writing paths.csv (bounds the buffered bytes).
-const WRITE_BLOCK: usize = 16_384;
+/// Paths formatted per parallel part when writing paths.csv.
+const FORMAT_PART: usize = 1024;
 
 /// A shard of a run: block `index` of `count` (0-based).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,8 +48,8 @@ impl Shard {
 }
 
 /// What to write, besides the result.
-#[derive(Clone, Debug)]
-pub struct WriteOptions {
+#[derive(Clone, Debug, Default)]
+pub struct WriteOptions<'a> {
     /// Write paths.csv (a shard always keeps its per-path values).
     pub paths_csv: bool,
     /// Write events.csv.
@@ -48,10 +58,15 @@ pub struct WriteOptions {
     pub shard: Option<Shard>,
     /// Worker threads used (recorded in the manifest).
     pub threads: usize,
-    /// Wall time of the run, seconds.
-    pub wall_seconds: f64,
+    /// Wall time recorded in the manifest, seconds (None: the time the writing took, the run
+    /// included).
+    pub wall_seconds: Option<f64>,
     /// The git commit the binary was built from ("unknown" outside a checkout).
     pub git_commit: String,
+    /// Where the files go (tests use a disk that fills up).
+    pub disk: Disk,
+    /// Once set, the writing stops with `Error::Interrupted` and nothing is replaced.
+    pub cancel: Option<&'a AtomicBool>,
 }
 
 /// What the manifest says of the experiment behind a result.
@@ -145,132 +160,238 @@ impl RunInfo {
     }
 }
 
-/// Writes the result folder `out` for `result`, replacing an earlier result only once every
-/// file is complete.
+/// Checks that `out` may receive a result of `paths` paths of `worlds` worlds: the path rules
+/// of [`crate::target`], and room on its disk for the rows and paths.csv ([`disk_needed`]).
+pub fn check_result_target(out: &Path, paths: u64, worlds: usize, paths_csv: bool) -> Result<()> {
+    check_folder(out, OutputKind::Result)?;
+    check_disk(out, paths, worlds, paths_csv)
+}
+
+/// Bytes a result of `paths` paths of `worlds` worlds needs on disk while it is written:
+/// `(rows, paths_csv)`, the rows spilled for the summary (8 bytes a value, exactly) and
+/// paths.csv (estimated at 10 bytes a field; B1, B2 and the quickstart write 8.5 to 9.6).
+pub fn disk_needed(paths: u64, worlds: usize, paths_csv: bool) -> (u64, u64) {
+    let values = u128::from(paths) * worlds as u128 * all_metrics().count() as u128;
+    let rows = values * u128::from(VALUE_BYTES);
+    let fields = u128::from(paths) * worlds as u128 * (2 + all_metrics().count()) as u128;
+    let csv = if paths_csv { fields * 10 } else { 0 };
+    let clamp = |x: u128| u64::try_from(x).unwrap_or(u64::MAX);
+    (clamp(rows), clamp(csv))
+}
+
+/// Refuses a run whose rows and paths.csv would not fit on the disk that holds `out`.
+pub fn check_disk(out: &Path, paths: u64, worlds: usize, paths_csv: bool) -> Result<()> {
+    let (rows, csv) = disk_needed(paths, worlds, paths_csv);
+    let need = rows.saturating_add(csv);
+    let Some(free) = free_bytes(&parent_of(out)) else { return Ok(()) };
+    if need <= free {
+        return Ok(());
+    }
+    let csv_part =
+        if paths_csv { format!(" and paths.csv about {}", human_bytes(csv)) } else { String::new() };
+    Err(Error::Output {
+        out: out.to_path_buf(),
+        message: format!(
+            "{paths} paths need about {} on disk (the rows for the summary {}{csv_part}), but only {} is free there: \
+             run fewer paths, skip paths.csv (--no-paths), or split the run into shards (--shard I/N) on other disks",
+            human_bytes(need),
+            human_bytes(rows),
+            human_bytes(free),
+        ),
+    })
+}
+
+/// Writes the result folder `out` for a run held in memory, replacing an earlier result only
+/// once every file is complete.
 pub fn write_result(out: &Path, info: &RunInfo, result: &RunResult, opts: &WriteOptions) -> Result<()> {
-    write_atomically(out, |dir| write_into(dir, info, result, opts))
-}
-
-/// Creates a staging folder next to `out`, lets `fill` write into it, and renames it to `out`
-/// (replacing an earlier `out`) only if `fill` succeeded; on error nothing is left behind.
-pub fn write_atomically(out: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let tmp = sibling(out, "tmp");
-    let _ = fs::remove_dir_all(&tmp);
-    let res = fs::create_dir_all(&tmp)
-        .map_err(|e| Error::write(&tmp, e))
-        .and_then(|()| fill(&tmp))
-        .and_then(|()| replace_dir(&tmp, out));
-    if res.is_err() {
-        let _ = fs::remove_dir_all(&tmp);
-    }
-    res
-}
-
-/// A hidden sibling of `out` for staging (`.name.tmp-PID`).
-fn sibling(out: &Path, what: &str) -> PathBuf {
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "result".into());
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    parent.join(format!(".{name}.{what}-{}", std::process::id()))
-}
-
-/// Moves the complete folder `tmp` to `out`, replacing an existing `out`.
-pub fn replace_dir(tmp: &Path, out: &Path) -> Result<()> {
-    if out.exists() {
-        let old = sibling(out, "old");
-        let _ = fs::remove_dir_all(&old);
-        fs::rename(out, &old).map_err(|e| Error::write(out, e))?;
-        if let Err(e) = fs::rename(tmp, out) {
-            let _ = fs::rename(&old, out);
-            return Err(Error::write(out, e));
+    let n = result.metrics.first().map_or(0, |v| v.len());
+    let span = Span {
+        kinds: &result.kinds,
+        first_path: result.first_path,
+        path_count: n as u64,
+        windows: &result.windows,
+    };
+    write_result_with(out, info, span, opts, |sink| {
+        let mut start = 0;
+        while start < n {
+            let end = (start + BLOCK).min(n);
+            let rows: Vec<&[PathMetrics]> = result.metrics.iter().map(|m| &m[start..end]).collect();
+            sink.block(result.first_path + start as u64, &rows)?;
+            start = end;
         }
-        let _ = fs::remove_dir_all(&old);
-    } else {
-        fs::rename(tmp, out).map_err(|e| Error::write(out, e))?;
+        Ok(result.events.clone())
+    })
+}
+
+/// Runs `run.paths` of `exp` straight into the result folder `out`: rows go to paths.csv and to
+/// the spilled columns block by block, so memory does not grow with the number of paths.
+pub fn write_run(out: &Path, exp: &Experiment, run: &RunOptions, opts: &WriteOptions) -> Result<()> {
+    let n = run.paths.end.saturating_sub(run.paths.start);
+    let windows: Vec<Window> = run.paths.clone().map_while(|p| exp.window(p)).collect();
+    let kinds = exp.kinds();
+    let span = Span { kinds: &kinds, first_path: run.paths.start, path_count: n, windows: &windows };
+    write_result_with(out, &RunInfo::of(exp), span, opts, |sink| exp.run_blocks(run, sink))
+}
+
+/// The paths a result folder holds.
+#[derive(Clone, Copy, Debug)]
+pub struct Span<'a> {
+    /// Its worlds, in output order.
+    pub kinds: &'a [WorldKind],
+    /// Its first global path index.
+    pub first_path: u64,
+    /// Its number of paths.
+    pub path_count: u64,
+    /// Under a `windows` process, the window of each path (windows.csv); empty otherwise.
+    pub windows: &'a [Window],
+}
+
+/// Writes the result folder `out` of the paths of `span`, whose rows `feed` gives to the sink in
+/// path order (returning the events): checks the target and the disk, writes into a staging
+/// folder, and replaces an earlier result only once every file is complete. On any error or
+/// interruption nothing is left and nothing is replaced.
+pub fn write_result_with(
+    out: &Path,
+    info: &RunInfo,
+    span: Span<'_>,
+    opts: &WriteOptions,
+    feed: impl FnOnce(&mut dyn RowSink) -> Result<Events>,
+) -> Result<()> {
+    let Span { kinds, first_path, path_count, windows } = span;
+    let paths_csv = opts.paths_csv || opts.shard.is_some();
+    check_result_target(out, path_count, kinds.len(), paths_csv)?;
+    let started = Instant::now();
+    let staging = Staging::create(out)?;
+    let dir = staging.path();
+    let rows_dir = dir.join(".rows");
+    std::fs::create_dir(&rows_dir).map_err(|e| Error::write(&rows_dir, e))?;
+    let mut sink = ResultSink {
+        cancel: opts.cancel,
+        paths: if paths_csv { Some(PathsCsv::create(&dir.join("paths.csv"), &opts.disk)?) } else { None },
+        store: RowStore::create(&rows_dir, kinds, first_path, &opts.disk)?,
+    };
+    let events = feed(&mut sink)?;
+    if let Some(p) = sink.paths.take() {
+        p.finish()?;
     }
-    Ok(())
-}
-
-/// A buffered CSV writer creating `file`.
-pub fn csv_writer(file: &Path) -> Result<csv::Writer<fs::File>> {
-    let f = fs::File::create(file).map_err(|e| Error::write(file, e))?;
-    Ok(csv::WriterBuilder::new().buffer_capacity(1 << 20).from_writer(f))
-}
-
-/// A CSV error while writing `file`.
-pub fn csv_err(file: &Path, e: csv::Error) -> Error {
-    Error::write(file, std::io::Error::other(e.to_string()))
-}
-
-fn write_into(dir: &Path, info: &RunInfo, result: &RunResult, opts: &WriteOptions) -> Result<()> {
-    let slices = result.slices();
-    // paths.csv is written while the summary's statistics are computed.
-    let (written, rows) = rayon::join(
-        || {
-            if opts.paths_csv || opts.shard.is_some() {
-                write_paths_csv(&dir.join("paths.csv"), result)
-            } else {
-                Ok(())
-            }
-        },
-        || summary_rows(&result.kinds, &slices, info.se),
-    );
-    written?;
+    let store = sink.store;
+    if store.len() != path_count {
+        return Err(Error::Merge(format!("{} paths written where {path_count} were expected", store.len())));
+    }
+    let rows = store.summary(info.se, opts.cancel)?;
     let file = dir.join("summary.csv");
-    let mut w = csv_writer(&file)?;
+    let mut w = csv_writer(&file, &opts.disk)?;
     write_summary(&mut w, &rows).map_err(|e| csv_err(&file, e))?;
     w.flush().map_err(|e| Error::write(&file, e))?;
+    drop(w);
     if opts.events_csv {
-        write_events_csv(&dir.join("events.csv"), result)?;
+        write_events_csv(&dir.join("events.csv"), &events, &opts.disk)?;
     }
-    if !result.windows.is_empty() {
-        crate::windows::write_windows_csv(&dir.join("windows.csv"), result)?;
+    if !windows.is_empty() {
+        crate::windows::write_windows_csv(&dir.join("windows.csv"), first_path, windows, &opts.disk)?;
     }
-    let manifest = manifest(info, result, opts);
+    drop(store);
+    std::fs::remove_dir_all(&rows_dir).map_err(|e| Error::write(&rows_dir, e))?;
+    let wall = opts.wall_seconds.unwrap_or_else(|| started.elapsed().as_secs_f64());
+    let manifest = manifest(info, kinds, first_path, path_count, opts, wall, !windows.is_empty());
     let file = dir.join("manifest.json");
     let text = serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n";
-    fs::write(&file, text).map_err(|e| Error::write(&file, e))?;
-    Ok(())
+    opts.disk.write_file(&file, text.as_bytes()).map_err(|e| Error::write(&file, e))?;
+    check_cancel(opts.cancel)?;
+    staging.publish()
 }
 
-/// Writes paths.csv: rows formatted in parallel blocks, written in path order.
-pub fn write_paths_csv(file: &Path, result: &RunResult) -> Result<()> {
-    let mut f = std::io::BufWriter::with_capacity(
-        1 << 20,
-        fs::File::create(file).map_err(|e| Error::write(file, e))?,
-    );
-    let mut header = csv::Writer::from_writer(Vec::new());
-    header.write_record(paths_header()).map_err(|e| csv_err(file, e))?;
-    f.write_all(&header.into_inner().unwrap_or_default()).map_err(|e| Error::write(file, e))?;
-    let n = result.metrics.first().map_or(0, |v| v.len());
-    let slices = result.slices();
-    let mut start = 0;
-    while start < n {
-        let end = (start + WRITE_BLOCK).min(n);
-        let parts: Vec<Vec<u8>> = (start..end)
+/// Where a result's rows go: paths.csv (if written) and the spilled columns.
+struct ResultSink<'a> {
+    cancel: Option<&'a AtomicBool>,
+    paths: Option<PathsCsv>,
+    store: RowStore,
+}
+
+impl RowSink for ResultSink<'_> {
+    fn block(&mut self, first: u64, rows: &[&[PathMetrics]]) -> Result<()> {
+        // A merge feeds its rows without the runner's checks.
+        check_cancel(self.cancel)?;
+        let kinds = self.store.kinds().to_vec();
+        let (csv, spilled) = rayon::join(
+            || self.paths.as_mut().map_or(Ok(()), |p| p.block(first, &kinds, rows)),
+            || self.store.block(first, rows),
+        );
+        csv?;
+        spilled
+    }
+}
+
+/// paths.csv, written a block of rows at a time.
+struct PathsCsv {
+    file: PathBuf,
+    w: BufWriter<DiskFile>,
+}
+
+impl PathsCsv {
+    fn create(file: &Path, disk: &Disk) -> Result<Self> {
+        let mut w = BufWriter::with_capacity(1 << 20, disk.create(file).map_err(|e| Error::write(file, e))?);
+        let mut header = csv::Writer::from_writer(Vec::new());
+        header.write_record(paths_header()).map_err(|e| csv_err(file, e))?;
+        w.write_all(&header.into_inner().unwrap_or_default()).map_err(|e| Error::write(file, e))?;
+        Ok(PathsCsv { file: file.to_path_buf(), w })
+    }
+
+    /// Appends the rows of paths `first..`, formatted in parallel parts, written in path order.
+    fn block(&mut self, first: u64, kinds: &[WorldKind], rows: &[&[PathMetrics]]) -> Result<()> {
+        let n = rows.first().map_or(0, |v| v.len());
+        let parts: Vec<Vec<u8>> = (0..n)
             .into_par_iter()
-            .step_by(1024)
+            .step_by(FORMAT_PART)
             .map(|lo| {
-                let hi = (lo + 1024).min(end);
+                let hi = (lo + FORMAT_PART).min(n);
                 // Every field is a number or a fixed label: no quoting to look for.
                 let mut w = csv::WriterBuilder::new()
                     .quote_style(csv::QuoteStyle::Never)
                     .from_writer(Vec::with_capacity((hi - lo) * 200));
-                let sub: Vec<_> = slices.iter().map(|s| &s[lo..hi]).collect();
-                write_path_rows(&mut w, result.first_path + lo as u64, &result.kinds, &sub)
+                let sub: Vec<_> = rows.iter().map(|s| &s[lo..hi]).collect();
+                write_path_rows(&mut w, first + lo as u64, kinds, &sub)
                     .expect("writing to memory cannot fail");
                 w.into_inner().unwrap_or_default()
             })
             .collect();
         for p in parts {
-            f.write_all(&p).map_err(|e| Error::write(file, e))?;
+            self.w.write_all(&p).map_err(|e| Error::write(&self.file, e))?;
         }
-        start = end;
+        Ok(())
     }
-    f.flush().map_err(|e| Error::write(file, e))
+
+    fn finish(mut self) -> Result<()> {
+        self.w.flush().map_err(|e| Error::write(&self.file, e))
+    }
 }
 
-fn write_events_csv(file: &Path, result: &RunResult) -> Result<()> {
-    let mut w = csv_writer(file)?;
+/// Checks `out` (folder rules of `kind`), creates a staging folder next to it, lets `fill`
+/// write into it, and renames it to `out` (replacing an earlier output) only if `fill`
+/// succeeded; on error nothing is left behind.
+pub fn write_atomically(out: &Path, kind: OutputKind, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    check_folder(out, kind)?;
+    let staging = Staging::create(out)?;
+    fill(staging.path())?;
+    staging.publish()
+}
+
+/// A buffered CSV writer creating `file`.
+pub fn csv_writer(file: &Path, disk: &Disk) -> Result<csv::Writer<DiskFile>> {
+    let f = disk.create(file).map_err(|e| Error::write(file, e))?;
+    Ok(csv::WriterBuilder::new().buffer_capacity(1 << 20).from_writer(f))
+}
+
+/// A CSV error while writing `file` (an I/O error keeps its kind, so a full disk says so).
+pub fn csv_err(file: &Path, e: csv::Error) -> Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::write(file, io),
+        other => Error::write(file, std::io::Error::other(format!("{other:?}"))),
+    }
+}
+
+fn write_events_csv(file: &Path, events: &Events, disk: &Disk) -> Result<()> {
+    let mut w = csv_writer(file, disk)?;
     let mut fb = ryu::Buffer::new();
     let header = [
         "path",
@@ -293,7 +414,7 @@ fn write_events_csv(file: &Path, result: &RunResult) -> Result<()> {
         "validators_usd",
     ];
     w.write_record(header).map_err(|e| csv_err(file, e))?;
-    for (path, kind, e) in &result.events {
+    for (path, kind, e) in events {
         let mut rec: Vec<String> = vec![
             path.to_string(),
             kind.label().to_string(),
@@ -314,8 +435,15 @@ fn write_events_csv(file: &Path, result: &RunResult) -> Result<()> {
     w.flush().map_err(|e| Error::write(file, e))
 }
 
-fn manifest(info: &RunInfo, result: &RunResult, opts: &WriteOptions) -> serde_json::Value {
-    let n = result.metrics.first().map_or(0, |v| v.len()) as u64;
+fn manifest(
+    info: &RunInfo,
+    kinds: &[WorldKind],
+    first_path: u64,
+    n: u64,
+    opts: &WriteOptions,
+    wall_seconds: f64,
+    with_windows: bool,
+) -> serde_json::Value {
     let mut m = json!({
         "name": info.name,
         "experiment_file": info.experiment_file,
@@ -323,16 +451,16 @@ fn manifest(info: &RunInfo, result: &RunResult, opts: &WriteOptions) -> serde_js
         "config_hash": info.config_hash,
         "seed": info.seed,
         "paths": info.paths,
-        "first_path": result.first_path,
+        "first_path": first_path,
         "path_count": n,
         "shard": opts.shard.map(|s| json!({"index": s.index, "count": s.count})),
-        "worlds": result.kinds.iter().map(|k| k.label()).collect::<Vec<_>>(),
+        "worlds": kinds.iter().map(|k| k.label()).collect::<Vec<_>>(),
         "version": env!("CARGO_PKG_VERSION"),
         "git_commit": opts.git_commit,
         "generator": GENERATOR_NAME,
         "threads": opts.threads,
-        "wall_seconds": opts.wall_seconds,
-        "files": files(opts, result),
+        "wall_seconds": wall_seconds,
+        "files": files(opts, with_windows),
         "summary_se": info.se.to_json(),
     });
     if let (Some(w), Some(obj)) = (&info.windows, m.as_object_mut()) {
@@ -341,7 +469,7 @@ fn manifest(info: &RunInfo, result: &RunResult, opts: &WriteOptions) -> serde_js
     m
 }
 
-fn files(opts: &WriteOptions, result: &RunResult) -> Vec<&'static str> {
+fn files(opts: &WriteOptions, with_windows: bool) -> Vec<&'static str> {
     let mut f = vec!["summary.csv", "manifest.json"];
     if opts.paths_csv || opts.shard.is_some() {
         f.insert(0, "paths.csv");
@@ -349,7 +477,7 @@ fn files(opts: &WriteOptions, result: &RunResult) -> Vec<&'static str> {
     if opts.events_csv {
         f.push("events.csv");
     }
-    if !result.windows.is_empty() {
+    if with_windows {
         f.push("windows.csv");
     }
     f

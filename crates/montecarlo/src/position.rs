@@ -216,8 +216,17 @@ close_factor = 1.0
         }
         let spec = self.mc_experiment(paths)?;
         let exp = crate::Experiment::build(spec, std::path::Path::new("position --mc"))?;
-        let run = exp.run(&crate::RunOptions { paths: 0..paths, threads, event_paths: 0, progress: None })?;
-        let hits: Vec<f64> = run.metrics[0].iter().map(|m| (m.positions_hit > 0) as u8 as f64).collect();
+        // One value a path (not its whole row) is kept.
+        struct Hits(Vec<f64>);
+        impl crate::spill::RowSink for Hits {
+            fn block(&mut self, _: u64, rows: &[&[headroom_market::PathMetrics]]) -> Result<()> {
+                self.0.extend(rows[0].iter().map(|m| (m.positions_hit > 0) as u8 as f64));
+                Ok(())
+            }
+        }
+        let mut hits = Hits(Vec::new());
+        exp.run_blocks(&crate::RunOptions { paths: 0..paths, threads, ..Default::default() }, &mut hits)?;
+        let hits = hits.0;
         let s = crate::stats::stats(&hits, crate::stats::Worst::High);
         Ok((s.mean, s.se))
     }

@@ -1,14 +1,18 @@
 //! The deterministic parallel runner.
 //!
 //! Paths are split into fixed chunks of [`CHUNK`] paths; rayon runs the chunks on any number of
-//! threads, each writing its paths' metrics into its own slice of the output, so the result (and
-//! every byte written from it) is the same at any thread count. Prices are never stored: a path
-//! streams through its steps and leaves one [`PathMetrics`] per world. Under a `windows` process
-//! each path is a window with worlds of its own (crate::windows).
+//! threads, each writing its paths' metrics into its own slice of a block of [`BLOCK`] paths, so
+//! the result (and every byte written from it) is the same at any thread count. Prices are never
+//! stored: a path streams through its steps and leaves one [`PathMetrics`] per world. A finished
+//! block goes to a [`RowSink`] (a result's paths.csv and its rows on disk, a
+//! [`crate::spill::RowStore`]) before the next one runs, so memory does not grow with the
+//! number of paths. Under a `windows` process each path is a window with worlds of its own
+//! (crate::windows).
 
 use crate::cohort::build_cohort;
 use crate::error::{Error, Result};
 use crate::spec::{ExperimentSpec, WorldKind};
+use crate::spill::{check_cancel, RowSink};
 use crate::stats::overlap::SeMethod;
 use crate::windows;
 use headroom_cdp::CdpWorld;
@@ -20,10 +24,15 @@ use headroom_pnsplit::PnWorld;
 use rayon::prelude::*;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 /// Paths per work unit of the parallel runner.
 pub const CHUNK: usize = 64;
+
+/// Paths run before their rows go to the sink (a multiple of [`CHUNK`]): what a run holds in
+/// memory, whatever its number of paths.
+pub const BLOCK: usize = 16_384;
 
 /// Exogenous returns drawn per block: the draws of a path are the same whatever the block size
 /// ([`headroom_market::ExoPath::fill_log_returns`]); blocks let the generator run in a tight loop.
@@ -123,6 +132,7 @@ fn row_of<P: Primitive>(
 }
 
 /// What to run.
+#[derive(Default)]
 pub struct RunOptions<'a> {
     /// Global path indices to run (a shard runs a block of them).
     pub paths: Range<u64>,
@@ -132,9 +142,16 @@ pub struct RunOptions<'a> {
     pub event_paths: u64,
     /// Called with the number of paths finished, from any thread.
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+    /// Once set (by a signal handler, or a caller), the run stops after the chunks under way
+    /// and returns [`Error::Interrupted`].
+    pub cancel: Option<&'a AtomicBool>,
 }
 
-/// The per-path results of a run.
+/// The events of a run's recorded paths: (path, world, event), by path then world.
+pub type Events = Vec<(u64, WorldKind, Event)>;
+
+/// The per-path results of a run, in memory: for runs small enough to hold (tests, `position
+/// --mc`); [`Experiment::run_blocks`] with a [`crate::spill::RowStore`] serves any size.
 #[derive(Clone, Debug, Default)]
 pub struct RunResult {
     /// First global path index.
@@ -230,6 +247,12 @@ impl Experiment {
         Ok(Experiment { spec, file: file.to_path_buf(), env, cohort, exo, cdp, pn, window_cohort })
     }
 
+    /// The window of global path `path` under a `windows` process (`None` otherwise, or past
+    /// the last window).
+    pub fn window(&self, path: u64) -> Option<Window> {
+        self.exo.window(path)
+    }
+
     /// The windows of a `windows` process (`None` for the other processes).
     pub fn windows(&self) -> Option<&WindowsInfo> {
         self.exo.windows()
@@ -284,36 +307,69 @@ impl Experiment {
         k
     }
 
-    /// Runs `opts.paths` and returns every path's metrics.
+    /// Runs `opts.paths` and returns every path's metrics, in memory.
     pub fn run(&self, opts: &RunOptions) -> Result<RunResult> {
-        let n = (opts.paths.end - opts.paths.start) as usize;
+        struct Collect(Vec<Vec<PathMetrics>>);
+        impl RowSink for Collect {
+            fn block(&mut self, _: u64, rows: &[&[PathMetrics]]) -> Result<()> {
+                for (all, block) in self.0.iter_mut().zip(rows) {
+                    all.extend_from_slice(block);
+                }
+                Ok(())
+            }
+        }
         let kinds = self.kinds();
-        let mut metrics: Vec<Vec<PathMetrics>> =
-            kinds.iter().map(|_| vec![PathMetrics::default(); n]).collect();
-        let events = Mutex::new(Vec::new());
-        let first = opts.paths.start;
+        let mut rows = Collect(kinds.iter().map(|_| Vec::new()).collect());
+        let events = self.run_blocks(opts, &mut rows)?;
+        let windows = opts.paths.clone().filter_map(|p| self.exo.window(p)).collect();
+        Ok(RunResult { first_path: opts.paths.start, kinds, metrics: rows.0, events, windows })
+    }
+
+    /// Runs `opts.paths` block by block, giving each block's rows to `sink` in path order before
+    /// the next block runs; returns the events of the recorded paths.
+    pub fn run_blocks(&self, opts: &RunOptions, sink: &mut dyn RowSink) -> Result<Events> {
         if let Some(w) = self.exo.windows().filter(|w| opts.paths.end > w.count as u64) {
             return Err(Error::Usage {
                 flag: "paths".into(),
                 message: format!("paths up to {} asked of {} windows", opts.paths.end, w.count),
             });
         }
+        let kinds = self.kinds();
+        let total = opts.paths.end.saturating_sub(opts.paths.start);
+        let len = (total as usize).min(BLOCK);
+        let mut bufs: Vec<Vec<PathMetrics>> =
+            kinds.iter().map(|_| vec![PathMetrics::default(); len]).collect();
+        let events = Mutex::new(Vec::new());
         let mut work = || -> Result<()> {
-            let init = || self.worlds();
-            match metrics.as_mut_slice() {
-                [a] => a.par_chunks_mut(CHUNK).enumerate().try_for_each_init(init, |w, (ci, out)| {
-                    let start = first + (ci * CHUNK) as u64;
-                    self.run_chunk(w, start, out, &mut [], opts, &events)
-                }),
-                [a, b] => a.par_chunks_mut(CHUNK).zip(b.par_chunks_mut(CHUNK)).enumerate().try_for_each_init(
-                    init,
-                    |w, (ci, (out_a, out_b))| {
-                        let start = first + (ci * CHUNK) as u64;
-                        self.run_chunk(w, start, out_a, out_b, opts, &events)
-                    },
-                ),
-                _ => unreachable!("an experiment has one or two worlds"),
+            let mut first = opts.paths.start;
+            while first < opts.paths.end {
+                check_cancel(opts.cancel)?;
+                let n = ((opts.paths.end - first) as usize).min(BLOCK);
+                let init = || self.worlds();
+                match bufs.as_mut_slice() {
+                    [a] => {
+                        a[..n].par_chunks_mut(CHUNK).enumerate().try_for_each_init(init, |w, (ci, out)| {
+                            let start = first + (ci * CHUNK) as u64;
+                            self.run_chunk(w, start, out, &mut [], opts, &events)
+                        })?
+                    }
+                    [a, b] => a[..n]
+                        .par_chunks_mut(CHUNK)
+                        .zip(b[..n].par_chunks_mut(CHUNK))
+                        .enumerate()
+                        .try_for_each_init(init, |w, (ci, (out_a, out_b))| {
+                            let start = first + (ci * CHUNK) as u64;
+                            self.run_chunk(w, start, out_a, out_b, opts, &events)
+                        })?,
+                    _ => unreachable!("an experiment has one or two worlds"),
+                }
+                // A block some of whose chunks were skipped never reaches the sink.
+                check_cancel(opts.cancel)?;
+                let rows: Vec<&[PathMetrics]> = bufs.iter().map(|b| &b[..n]).collect();
+                sink.block(first, &rows)?;
+                first += n as u64;
             }
+            Ok(())
         };
         match opts.threads {
             Some(t) => rayon::ThreadPoolBuilder::new()
@@ -325,9 +381,7 @@ impl Experiment {
         }
         let mut events = events.into_inner().unwrap_or_else(|e| e.into_inner());
         events.sort_by_key(|(path, kind, _, seq)| (*path, *kind, *seq));
-        let events = events.into_iter().map(|(p, k, e, _)| (p, k, e)).collect();
-        let windows = opts.paths.clone().filter_map(|p| self.exo.window(p)).collect();
-        Ok(RunResult { first_path: first, kinds, metrics, events, windows })
+        Ok(events.into_iter().map(|(p, k, e, _)| (p, k, e)).collect())
     }
 
     fn run_chunk(
@@ -339,6 +393,9 @@ impl Experiment {
         opts: &RunOptions,
         events: &Mutex<Vec<(u64, WorldKind, Event, usize)>>,
     ) -> Result<()> {
+        if opts.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Ok(());
+        }
         let seed = self.spec.seed;
         for i in 0..out_a.len() {
             let path = start + i as u64;
@@ -526,7 +583,7 @@ fn push_events(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) const SMALL: &str = r#"
@@ -560,7 +617,7 @@ lt = 0.8
     }
 
     fn opts(paths: Range<u64>, threads: usize) -> RunOptions<'static> {
-        RunOptions { paths, threads: Some(threads), event_paths: 0, progress: None }
+        RunOptions { paths, threads: Some(threads), ..Default::default() }
     }
 
     #[test]

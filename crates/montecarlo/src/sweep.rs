@@ -6,11 +6,14 @@
 //! Points are the Cartesian product, the first key varying slowest (keys in file order sorted
 //! alphabetically by TOML's table order). Every point is built and validated before any runs.
 
-use crate::columns::{fmt_f64, summary_fields, summary_rows, SUMMARY_HEADER};
+use crate::columns::{fmt_f64, summary_fields, SUMMARY_HEADER};
 use crate::error::{Error, Result};
-use crate::output::{csv_err, csv_writer, write_atomically};
+use crate::output::{check_disk, csv_err, csv_writer, write_atomically};
 use crate::runner::{Experiment, RunOptions};
 use crate::spec::ExperimentSpec;
+use crate::spill::{check_cancel, RowStore};
+use crate::staging::Disk;
+use crate::target::{check_folder, OutputKind};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -117,7 +120,10 @@ fn value_text(v: &toml::Value, fb: &mut ryu::Buffer) -> String {
 }
 
 /// Runs every point and writes `out/sweep.csv` (the grid's columns, then summary.csv's, one row
-/// per point, primitive and metric) and `out/manifest.json`.
+/// per point, primitive and metric) and `out/manifest.json`. Each point's rows are spilled into
+/// the sweep's staging folder and removed once its summary is computed, so memory does not grow
+/// with the number of paths; `out` follows the rules of [`crate::target`], and nothing is
+/// replaced unless every point ran.
 pub fn run_sweep(
     sweep: &Sweep,
     out: &Path,
@@ -125,16 +131,43 @@ pub fn run_sweep(
     progress: Option<&(dyn Fn(u64) + Sync)>,
     git_commit: &str,
 ) -> Result<()> {
+    run_sweep_with(
+        sweep,
+        out,
+        &RunOptions { threads, progress, ..Default::default() },
+        git_commit,
+        &Disk::real(),
+    )
+}
+
+/// [`run_sweep`] with the run's options (threads, progress, cancellation; the paths are each
+/// point's) and the disk to write to.
+pub fn run_sweep_with(
+    sweep: &Sweep,
+    out: &Path,
+    run: &RunOptions,
+    git_commit: &str,
+    disk: &Disk,
+) -> Result<()> {
+    check_folder(out, OutputKind::Sweep)?;
+    let biggest = sweep.points.iter().map(|(_, e)| (e.spec.paths(), e.kinds().len())).max().unwrap_or((0, 0));
+    check_disk(out, biggest.0, biggest.1, false)?;
     let started = std::time::Instant::now();
-    let mut results = Vec::with_capacity(sweep.points.len());
-    for (_, exp) in &sweep.points {
-        let r = exp.run(&RunOptions { paths: 0..exp.spec.paths(), threads, event_paths: 0, progress })?;
-        results.push(summary_rows(&r.kinds, &r.slices(), exp.se_method()));
-    }
-    let wall = started.elapsed().as_secs_f64();
-    write_atomically(out, |dir| {
+    write_atomically(out, OutputKind::Sweep, |dir| {
+        let rows_dir = dir.join(".rows");
+        let mut results = Vec::with_capacity(sweep.points.len());
+        for (_, exp) in &sweep.points {
+            std::fs::create_dir(&rows_dir).map_err(|e| Error::write(&rows_dir, e))?;
+            let mut store = RowStore::create(&rows_dir, &exp.kinds(), 0, disk)?;
+            let opts = RunOptions { paths: 0..exp.spec.paths(), event_paths: 0, ..*run };
+            exp.run_blocks(&opts, &mut store)?;
+            results.push(store.summary(exp.se_method(), run.cancel)?);
+            drop(store);
+            std::fs::remove_dir_all(&rows_dir).map_err(|e| Error::write(&rows_dir, e))?;
+        }
+        let wall = started.elapsed().as_secs_f64();
         let file = dir.join("sweep.csv");
-        let mut w = csv_writer(&file)?;
+        let mut w = csv_writer(&file, disk)?;
         let mut header: Vec<&str> = sweep.keys.iter().map(String::as_str).collect();
         header.extend(SUMMARY_HEADER);
         w.write_record(&header).map_err(|e| csv_err(&file, e))?;
@@ -148,6 +181,7 @@ pub fn run_sweep(
             }
         }
         w.flush().map_err(|e| Error::write(&file, e))?;
+        drop(w);
         let first = &sweep.points[0].1;
         let manifest = serde_json::json!({
             "name": first.spec.name,
@@ -164,7 +198,8 @@ pub fn run_sweep(
             "files": ["sweep.csv", "manifest.json"],
         });
         let mf = dir.join("manifest.json");
-        std::fs::write(&mf, serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n")
-            .map_err(|e| Error::write(&mf, e))
+        let text = serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n";
+        disk.write_file(&mf, text.as_bytes()).map_err(|e| Error::write(&mf, e))?;
+        check_cancel(run.cancel)
     })
 }

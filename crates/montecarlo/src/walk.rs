@@ -318,7 +318,7 @@ p_drift_every_steps = 0
                 paths: 0..exp.spec.paths(),
                 threads: Some(1),
                 event_paths: exp.spec.paths(),
-                progress: None,
+                ..Default::default()
             })
             .unwrap();
         let rows = r.metrics.iter().map(|m| m[path as usize].clone()).collect();

@@ -8,8 +8,8 @@
 use crate::columns::fmt_f64;
 use crate::error::{Error, Result};
 use crate::output::{csv_err, csv_writer};
-use crate::runner::RunResult;
 use crate::spec::{ExperimentSpec, WorldKind};
+use crate::staging::Disk;
 use headroom_market::process::{format_time, parse_time};
 use headroom_market::{Borrower, Cohort, Exogenous, ProcessSpec, Window, WorldEnv, LOOKBACK_DAYS};
 use headroom_pnsplit::{PnSpec, PnWorld};
@@ -121,12 +121,12 @@ pub(crate) fn check_every_window(
 
 /// Writes windows.csv for `result`: one row per path, `path,start_utc,start_price,known_vol` (the
 /// window's first row, its close and the volatility of the month before it).
-pub fn write_windows_csv(file: &Path, result: &RunResult) -> Result<()> {
-    let mut w = csv_writer(file)?;
+pub fn write_windows_csv(file: &Path, first_path: u64, windows: &[Window], disk: &Disk) -> Result<()> {
+    let mut w = csv_writer(file, disk)?;
     w.write_record(WINDOWS_HEADER).map_err(|e| csv_err(file, e))?;
     let mut fb = ryu::Buffer::new();
-    for (i, win) in result.windows.iter().enumerate() {
-        let path = (result.first_path + i as u64).to_string();
+    for (i, win) in windows.iter().enumerate() {
+        let path = (first_path + i as u64).to_string();
         let price = fmt_f64(&mut fb, win.start_price).to_string();
         let vol = fmt_f64(&mut fb, win.known_vol).to_string();
         w.write_record([path, format_time(win.start_time), price, vol]).map_err(|e| csv_err(file, e))?;

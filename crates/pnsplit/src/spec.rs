@@ -100,14 +100,22 @@ impl Default for Execution {
     }
 }
 
+/// The most slices a TWAP may spread a round's sale over: the world keeps one slot per slice
+/// (O(slices) memory a world), and 2^32 - 1 slices asked for 32 GB and aborted the process.
+pub const MAX_SLICES: u32 = 10_000;
+
 impl Execution {
     /// Checks the style's keys (relative to `[pn]`).
     pub fn validate(&self) -> Result<(), PnError> {
         match *self {
             Execution::Market {} => Ok(()),
             Execution::Twap { slices } => {
-                if slices < 1 {
-                    Err(PnError::invalid("execution.slices", slices, "must be >= 1"))
+                if !(1..=MAX_SLICES).contains(&slices) {
+                    Err(PnError::invalid(
+                        "execution.slices",
+                        slices,
+                        format!("must be within [1, {MAX_SLICES}]"),
+                    ))
                 } else {
                     Ok(())
                 }
@@ -482,6 +490,7 @@ mod tests {
         check("maturity_days = 0", "maturity_days");
         check("maturity_days = 10\nroll_before_days = 10", "roll_before_days");
         check("execution = { style = \"twap\", slices = 0 }", "execution.slices");
+        check("execution = { style = \"twap\", slices = 4294967295 }", "execution.slices");
         check("execution = { style = \"passive\", spread = 1.5, max_wait_steps = 3 }", "execution.spread");
         check(
             "execution = { style = \"passive\", spread = 0.01, max_wait_steps = 0 }",

@@ -57,9 +57,11 @@ impl SeMethod {
 }
 
 impl Stats {
-    /// These statistics with the standard error `se` (and `ci95 = mean +- 1.96 se`).
+    /// These statistics with the standard error `se` (and `ci95 = mean +- z se`, `z` as for any
+    /// interval of `n` values: [`crate::stats::ci95_multiplier`]).
     pub fn with_se(self, se: f64) -> Stats {
-        Stats { se, ci95_low: self.mean - 1.96 * se, ci95_high: self.mean + 1.96 * se, ..self }
+        let z = crate::stats::ci95_multiplier(self.n);
+        Stats { se, ci95_low: self.mean - z * se, ci95_high: self.mean + z * se, ..self }
     }
 }
 
@@ -79,25 +81,65 @@ pub const MIN_BLOCKS: usize = 4;
 /// blocks or when `S + 2P <= 0 < S` (a lag-1 correlation of the block means below -1/2, which a
 /// 1-dependent sequence cannot have: the blocks are too few or too short to tell).
 pub fn batch_means_se(x: &[f64], block: usize) -> f64 {
-    let block = block.max(1);
-    let k = x.len() / block;
-    if k < MIN_BLOCKS {
-        return f64::NAN;
+    let mut b = BlockMeans::new(block);
+    b.extend(x);
+    b.se()
+}
+
+/// The block means of a column read in path order, for [`batch_means_se`] out of core: each
+/// block's mean is its compensated (Neumaier) sum over `B`, as `neumaier_sum` gives it for the
+/// same values in memory, so both ways give the same bits.
+#[derive(Clone, Debug)]
+pub struct BlockMeans {
+    block: usize,
+    n: usize,
+    sum: f64,
+    comp: f64,
+    in_block: usize,
+    means: Vec<f64>,
+}
+
+impl BlockMeans {
+    /// No values yet, blocks of `block` values (at least 1).
+    pub fn new(block: usize) -> Self {
+        BlockMeans { block: block.max(1), n: 0, sum: 0.0, comp: 0.0, in_block: 0, means: Vec::new() }
     }
-    let means: Vec<f64> =
-        x.chunks_exact(block).map(|c| crate::stats::neumaier_sum(c) / block as f64).collect();
-    let kf = k as f64;
-    let ybar = crate::stats::neumaier_sum(&means) / kf;
-    let s: f64 = means.iter().map(|y| (y - ybar) * (y - ybar)).sum();
-    if s == 0.0 {
-        return 0.0; // every block has the same mean (a constant metric): no spread to report
+
+    /// Adds the next values, in path order.
+    pub fn extend(&mut self, xs: &[f64]) {
+        for &x in xs {
+            let t = self.sum + x;
+            self.comp += if self.sum.abs() >= x.abs() { (self.sum - t) + x } else { (x - t) + self.sum };
+            self.sum = t;
+            self.in_block += 1;
+            if self.in_block == self.block {
+                self.means.push((self.sum + self.comp) / self.block as f64);
+                (self.sum, self.comp, self.in_block) = (0.0, 0.0, 0);
+            }
+        }
+        self.n += xs.len();
     }
-    let p: f64 = means.windows(2).map(|w| (w[0] - ybar) * (w[1] - ybar)).sum();
-    let var_ybar = (s + 2.0 * p) / (kf * kf - 3.0 * kf - 2.0);
-    if var_ybar > 0.0 {
-        (var_ybar * kf * block as f64 / x.len() as f64).sqrt()
-    } else {
-        f64::NAN
+
+    /// The batch-means standard error of the mean of every value added ([`batch_means_se`]).
+    pub fn se(&self) -> f64 {
+        let k = self.means.len();
+        if k < MIN_BLOCKS {
+            return f64::NAN;
+        }
+        let means = &self.means;
+        let kf = k as f64;
+        let ybar = crate::stats::neumaier_sum(means) / kf;
+        let s: f64 = means.iter().map(|y| (y - ybar) * (y - ybar)).sum();
+        if s == 0.0 {
+            return 0.0; // every block has the same mean (a constant metric): no spread to report
+        }
+        let p: f64 = means.windows(2).map(|w| (w[0] - ybar) * (w[1] - ybar)).sum();
+        let var_ybar = (s + 2.0 * p) / (kf * kf - 3.0 * kf - 2.0);
+        if var_ybar > 0.0 {
+            (var_ybar * kf * self.block as f64 / self.n as f64).sqrt()
+        } else {
+            f64::NAN
+        }
     }
 }
 

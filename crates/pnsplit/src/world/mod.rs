@@ -46,6 +46,7 @@
 //! are computed once. The hot loop allocates nothing once the buffers have grown.
 
 mod execution;
+mod fastmark;
 mod marks;
 mod policies;
 mod settle;
@@ -175,6 +176,9 @@ struct Shared {
     start_price: f64,
     premium_usd: f64,
     p_value0: f64,
+    /// Bins and moments for marking the untouched holders in O(log n + bins near the money)
+    /// (capped payoff, marks on, at most `fastmark::MAX_HOLDERS` holders).
+    fast: Option<fastmark::FastMark>,
 }
 
 impl Shared {
@@ -191,6 +195,15 @@ impl Shared {
     #[inline]
     fn tau_consts(&self, tau: f64) -> TauConsts {
         TauConsts::new(self.vol, if tau <= self.eps { 0.0 } else { tau }, self.rate)
+    }
+
+    /// The P value of the holders from index `c` on (sorted by strike) at `x` with `tau` left:
+    /// from the bins when the world has them ([`fastmark`]), else one pricing a holder.
+    fn value_from(&self, x: f64, c: usize, tau: f64) -> f64 {
+        match &self.fast {
+            Some(f) => f.value(&self.holders, &self.suf_u, &self.suf_uk, c, x, &self.tau_consts(tau)),
+            None => self.value_at(x, &self.holders[c.min(self.holders.len())..], tau),
+        }
     }
 
     fn value_at(&self, x: f64, holders: &[Holder], tau: f64) -> f64 {
@@ -409,6 +422,7 @@ impl PnWorld {
             start_price: env.start_price,
             premium_usd: 0.0,
             p_value0: 0.0,
+            fast: None,
         };
 
         // A fresh roll: x / K' = roll_target, tau = maturity, the same for every roll.
@@ -486,6 +500,10 @@ impl PnWorld {
         sh.suf_u = suf_u;
         sh.suf_uk = suf_uk;
         sh.p_value0 = sh.value_at(env.start_price, &sh.holders, maturity);
+        let marks = sh.p_drift_every > 0 || maturity > horizon + sh.eps;
+        if capped && marks && n <= fastmark::MAX_HOLDERS {
+            sh.fast = Some(fastmark::FastMark::new(&sh.holders));
+        }
         sh.premium_usd = sh.suf_uk[0] - sh.p_value0;
 
         let steps_kept = ((sh.window + sh.delay) / env.dt_years).ceil();

@@ -23,7 +23,7 @@ impl State {
         if !self.untouched_settled && self.cursor < sh.holders.len() {
             let rest = &sh.holders[self.cursor..];
             if now <= sh.maturity + sh.eps {
-                v += sh.value_at(x, rest, sh.maturity - now);
+                v += sh.value_from(x, self.cursor, sh.maturity - now);
             } else {
                 v += rest.iter().map(|h| h.units * sh.payoff.p_usd(x, h.strike)).sum::<f64>();
             }
@@ -99,7 +99,7 @@ impl State {
             let tau = sh.maturity - now;
             units * x_f
                 - if tau >= -sh.eps {
-                    sh.value_at(x_f, &sh.holders, tau)
+                    sh.value_from(x_f, 0, tau)
                 } else {
                     sh.holders.iter().map(|h| h.units * sh.payoff.p_usd(x_f, h.strike)).sum::<f64>()
                 }

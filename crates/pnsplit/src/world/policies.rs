@@ -67,12 +67,11 @@ impl State {
         self.acc.hit += 1;
         // At a roll oracle that is not the market price, the exchange of equal values at `x` is
         // worth `u' P(p, K', T) - u P(p, K, tau)` to the P holder at the true price `p`.
-        let gain = if rc.mispriced {
-            mispricing_gain(sh, rc, v, h.units, h.strike, h.ln_strike, sh.maturity)
-        } else {
-            0.0
-        };
-        self.acc.mispricing += gain;
+        let mut gain = 0.0;
+        if rc.mispriced {
+            gain = mispricing_gain(sh, rc, v, h.units, h.strike, h.ln_strike, sh.maturity);
+            self.acc.mispricing += gain;
+        }
         if rc.events {
             self.member_units[j] = v / rc.p_new;
             ev.push(roll_event(rc, h.id, shed, v, fee, gain));

@@ -17,7 +17,13 @@ fn bench_experiment(c: &mut Criterion, name: &str, file: &str, paths: u64) {
     group.bench_function(format!("{paths} paths"), |b| {
         b.iter(|| {
             let r = exp
-                .run(&RunOptions { paths: 0..paths, threads: None, event_paths: 0, progress: None })
+                .run(&RunOptions {
+                    paths: 0..paths,
+                    threads: None,
+                    event_paths: 0,
+                    progress: None,
+                    cancel: None,
+                })
                 .unwrap();
             summary_rows(&r.kinds, &r.slices())
         })

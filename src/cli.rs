@@ -255,6 +255,7 @@ fn run(a: RunArgs) -> Result<(), Error> {
         threads: threads_flag,
         event_paths: if a.events { a.event_paths } else { 0 },
         progress: Some(&tick),
+        cancel: None,
     })?;
     if let Some(b) = &bar {
         b.finish_and_clear();

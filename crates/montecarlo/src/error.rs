@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-/// An error of the experiment layer. All variants except [`Error::Write`] are input errors (exit code 2 in the binary).
+/// An error of the experiment layer. All variants except [`Error::Write`] and [`Error::Interrupted`]
+/// are input errors (exit code 2 in the binary).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The experiment file does not parse (TOML syntax, unknown key, missing field, wrong type).
@@ -50,6 +51,10 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// The run was asked to stop (its cancellation flag was set) before it finished; nothing was
+    /// written.
+    #[error("interrupted: the run was stopped before it finished; nothing was written")]
+    Interrupted,
     /// An output that cannot be written (disk full, permissions).
     #[error("{}: cannot write: {source}", file.display())]
     Write {
@@ -61,9 +66,10 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether the error is the user's input (exit code 2) rather than the environment's.
+    /// Whether the error is the user's input (exit code 2) rather than the environment's or an
+    /// interruption.
     pub fn is_input_error(&self) -> bool {
-        !matches!(self, Error::Write { .. })
+        !matches!(self, Error::Write { .. } | Error::Interrupted)
     }
 
     pub(crate) fn read(file: impl Into<PathBuf>, source: std::io::Error) -> Self {

@@ -216,7 +216,13 @@ close_factor = 1.0
         }
         let spec = self.mc_experiment(paths)?;
         let exp = crate::Experiment::build(spec, std::path::Path::new("position --mc"))?;
-        let run = exp.run(&crate::RunOptions { paths: 0..paths, threads, event_paths: 0, progress: None })?;
+        let run = exp.run(&crate::RunOptions {
+            paths: 0..paths,
+            threads,
+            event_paths: 0,
+            progress: None,
+            cancel: None,
+        })?;
         let hits: Vec<f64> = run.metrics[0].iter().map(|m| (m.positions_hit > 0) as u8 as f64).collect();
         let s = crate::stats::stats(&hits, crate::stats::Worst::High);
         Ok((s.mean, s.se))

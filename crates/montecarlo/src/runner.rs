@@ -17,6 +17,7 @@ use headroom_pnsplit::PnWorld;
 use rayon::prelude::*;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 /// Paths per work unit of the parallel runner.
@@ -98,6 +99,16 @@ pub struct RunOptions<'a> {
     pub event_paths: u64,
     /// Called with the number of paths finished, from any thread.
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
+    /// When set (from any thread), the chunks not yet started are skipped and the run returns
+    /// [`Error::Interrupted`]: an interrupted run gives no result at all.
+    pub cancel: Option<&'a AtomicBool>,
+}
+
+impl RunOptions<'_> {
+    /// Whether the run was asked to stop.
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+    }
 }
 
 /// The per-path results of a run.
@@ -220,6 +231,9 @@ impl Experiment {
                 .install(work),
             None => work(),
         }
+        if opts.cancelled() {
+            return Err(Error::Interrupted);
+        }
         let mut events = events.into_inner().unwrap_or_else(|e| e.into_inner());
         events.sort_by_key(|(path, kind, _, seq)| (*path, *kind, *seq));
         let events = events.into_iter().map(|(p, k, e, _)| (p, k, e)).collect();
@@ -236,6 +250,9 @@ impl Experiment {
         opts: &RunOptions,
         events: &Mutex<Vec<(u64, WorldKind, Event, usize)>>,
     ) {
+        if opts.cancelled() {
+            return;
+        }
         let seed = self.spec.seed;
         for i in 0..out_a.len() {
             let path = start + i as u64;
@@ -448,7 +465,7 @@ protocol = "generic"
     }
 
     fn opts(paths: Range<u64>, threads: usize) -> RunOptions<'static> {
-        RunOptions { paths, threads: Some(threads), event_paths: 0, progress: None }
+        RunOptions { paths, threads: Some(threads), event_paths: 0, progress: None, cancel: None }
     }
 
     #[test]
@@ -474,6 +491,26 @@ protocol = "generic"
         for k in 0..full.kinds.len() {
             assert_eq!(part.metrics[k][..], full.metrics[k][70..101]);
         }
+    }
+
+    #[test]
+    fn a_cancelled_run_stops_between_chunks_and_gives_no_result() {
+        let exp = small();
+        let stop = AtomicBool::new(false);
+        let done = std::sync::atomic::AtomicU64::new(0);
+        // The flag is set when the first chunk finishes: one thread runs the chunks in order, so
+        // the second chunk and the rest are skipped.
+        let tick = |k: u64| {
+            done.fetch_add(k, Ordering::Relaxed);
+            stop.store(true, Ordering::Relaxed);
+        };
+        let o = RunOptions { progress: Some(&tick), cancel: Some(&stop), ..opts(0..exp.spec.paths, 1) };
+        assert!(matches!(exp.run(&o), Err(Error::Interrupted)));
+        assert_eq!(done.load(Ordering::Relaxed), CHUNK as u64);
+        // A flag that stays clear changes nothing.
+        let clear = AtomicBool::new(false);
+        let o = RunOptions { cancel: Some(&clear), ..opts(0..exp.spec.paths, 2) };
+        assert_eq!(exp.run(&o).unwrap().metrics, exp.run(&opts(0..exp.spec.paths, 1)).unwrap().metrics);
     }
 
     #[test]

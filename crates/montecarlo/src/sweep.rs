@@ -128,7 +128,13 @@ pub fn run_sweep(
     let started = std::time::Instant::now();
     let mut results = Vec::with_capacity(sweep.points.len());
     for (_, exp) in &sweep.points {
-        let r = exp.run(&RunOptions { paths: 0..exp.spec.paths, threads, event_paths: 0, progress })?;
+        let r = exp.run(&RunOptions {
+            paths: 0..exp.spec.paths,
+            threads,
+            event_paths: 0,
+            progress,
+            cancel: None,
+        })?;
         results.push(summary_rows(&r.kinds, &r.slices()));
     }
     let wall = started.elapsed().as_secs_f64();

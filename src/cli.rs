@@ -379,26 +379,14 @@ fn merge(dirs: &[PathBuf], out: &Path) -> Result<(), Error> {
 }
 
 fn price(a: &PriceArgs) -> Result<(), Error> {
-    let bad = |flag: &str, v: f64, allowed: &str| {
-        Err(Error::Usage { flag: flag.into(), message: format!("{v}: {allowed}") })
+    let input = headroom_montecarlo::price::PriceInput {
+        spot: a.spot,
+        strike: a.strike,
+        vol: a.vol,
+        days: a.days,
+        rate: a.rate,
     };
-    if !(a.spot.is_finite() && a.spot > 0.0) {
-        return bad("--spot", a.spot, "must be > 0");
-    }
-    if !(a.strike.is_finite() && a.strike > 0.0) {
-        return bad("--strike", a.strike, "must be > 0");
-    }
-    if !(a.vol.is_finite() && (0.0..=20.0).contains(&a.vol)) {
-        return bad("--vol", a.vol, "must be within [0, 20]");
-    }
-    if !(a.days.is_finite() && a.days > 0.0) {
-        return bad("--days", a.days, "must be > 0");
-    }
-    if !(a.rate.is_finite() && (-1.0..=1.0).contains(&a.rate)) {
-        return bad("--rate", a.rate, "must be within [-1, 1]");
-    }
-    let q = headroom_pnsplit::quote(a.spot, a.strike, a.vol, a.days / 365.0, a.rate)
-        .map_err(|e| Error::Usage { flag: "price".into(), message: e.to_string() })?;
+    let q = input.quote()?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&q).unwrap_or_default());
     } else {
@@ -429,12 +417,7 @@ fn position(a: &PositionArgs) -> Result<(), Error> {
         oracle_minutes: a.oracle_minutes,
         gap: a.gap,
     };
-    let mut r = input.report()?;
-    if let Some(n) = a.mc {
-        let (p, se) = input.mc(n, None)?;
-        r.p_liq_mc = Some(p);
-        r.p_liq_mc_se = Some(se);
-    }
+    let r = input.report_with_mc(a.mc, None)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
         return Ok(());

@@ -11,9 +11,11 @@
 pub mod cohort;
 pub mod columns;
 pub mod error;
+pub mod frame;
 pub mod merge;
 pub mod output;
 pub mod position;
+pub mod price;
 pub mod runner;
 pub mod spec;
 pub mod stats;

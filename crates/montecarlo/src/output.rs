@@ -294,7 +294,8 @@ fn write_events_csv(file: &Path, result: &RunResult) -> Result<()> {
     w.flush().map_err(|e| Error::write(file, e))
 }
 
-fn manifest(info: &RunInfo, result: &RunResult, opts: &WriteOptions) -> serde_json::Value {
+/// The manifest.json of `result` (what [`write_result`] writes).
+pub fn manifest(info: &RunInfo, result: &RunResult, opts: &WriteOptions) -> serde_json::Value {
     let n = result.metrics.first().map_or(0, |v| v.len()) as u64;
     json!({
         "name": info.name,

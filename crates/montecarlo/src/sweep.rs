@@ -6,7 +6,7 @@
 //! Points are the Cartesian product, the first key varying slowest (keys in file order sorted
 //! alphabetically by TOML's table order). Every point is built and validated before any runs.
 
-use crate::columns::{fmt_f64, summary_fields, summary_rows, SUMMARY_HEADER};
+use crate::columns::{fmt_f64, summary_fields, summary_rows, SummaryRow, SUMMARY_HEADER};
 use crate::error::{Error, Result};
 use crate::output::{csv_err, csv_writer, write_atomically};
 use crate::runner::{Experiment, RunOptions};
@@ -41,10 +41,15 @@ fn set_path(table: &mut toml::Table, key: &str, value: toml::Value) -> std::resu
 /// the file's.
 pub fn load_sweep(file: &Path, paths: Option<u64>, seed: Option<u64>) -> Result<Sweep> {
     let text = std::fs::read_to_string(file).map_err(|e| Error::read(file, e))?;
+    load_sweep_text(&text, file, paths, seed)
+}
+
+/// [`load_sweep`] of an experiment's text; `file` names it in errors and resolves relative paths.
+pub fn load_sweep_text(text: &str, file: &Path, paths: Option<u64>, seed: Option<u64>) -> Result<Sweep> {
     let parse_err = |message: String| Error::Parse { file: file.to_path_buf(), message };
     let mut base: toml::Table = text.parse().map_err(|e: toml::de::Error| parse_err(e.to_string()))?;
     // The whole file must be a valid experiment first (unknown keys, missing fields).
-    ExperimentSpec::parse(&text, file)?;
+    ExperimentSpec::parse(text, file)?;
     let invalid = |p: String| Error::Invalid { file: file.to_path_buf(), problems: vec![p] };
     let grid = match base.remove("sweep") {
         Some(toml::Value::Table(t)) if !t.is_empty() => t,
@@ -106,7 +111,7 @@ pub fn load_sweep(file: &Path, paths: Option<u64>, seed: Option<u64>) -> Result<
     Ok(Sweep { keys, points })
 }
 
-fn value_text(v: &toml::Value, fb: &mut ryu::Buffer) -> String {
+pub(crate) fn value_text(v: &toml::Value, fb: &mut ryu::Buffer) -> String {
     match v {
         toml::Value::Float(f) => fmt_f64(fb, *f).to_string(),
         toml::Value::Integer(i) => i.to_string(),
@@ -126,18 +131,36 @@ pub fn run_sweep(
     git_commit: &str,
 ) -> Result<()> {
     let started = std::time::Instant::now();
+    let results = sweep_summaries(sweep, threads, progress, None)?;
+    write_sweep(out, sweep, &results, started.elapsed().as_secs_f64(), git_commit)
+}
+
+/// Runs every point and returns its summary rows, point by point; a set `cancel` flag stops the
+/// sweep with [`Error::Interrupted`].
+pub fn sweep_summaries(
+    sweep: &Sweep,
+    threads: Option<usize>,
+    progress: Option<&(dyn Fn(u64) + Sync)>,
+    cancel: Option<&std::sync::atomic::AtomicBool>,
+) -> Result<Vec<Vec<SummaryRow>>> {
     let mut results = Vec::with_capacity(sweep.points.len());
     for (_, exp) in &sweep.points {
-        let r = exp.run(&RunOptions {
-            paths: 0..exp.spec.paths,
-            threads,
-            event_paths: 0,
-            progress,
-            cancel: None,
-        })?;
+        let r =
+            exp.run(&RunOptions { paths: 0..exp.spec.paths, threads, event_paths: 0, progress, cancel })?;
         results.push(summary_rows(&r.kinds, &r.slices()));
     }
-    let wall = started.elapsed().as_secs_f64();
+    Ok(results)
+}
+
+/// Writes the sweep folder `out` (sweep.csv and manifest.json) from every point's summary rows;
+/// `wall` is the sweep's wall time, seconds.
+pub fn write_sweep(
+    out: &Path,
+    sweep: &Sweep,
+    results: &[Vec<SummaryRow>],
+    wall: f64,
+    git_commit: &str,
+) -> Result<()> {
     write_atomically(out, |dir| {
         let file = dir.join("sweep.csv");
         let mut w = csv_writer(&file)?;
@@ -145,7 +168,7 @@ pub fn run_sweep(
         header.extend(SUMMARY_HEADER);
         w.write_record(&header).map_err(|e| csv_err(&file, e))?;
         let mut fb = ryu::Buffer::new();
-        for ((values, _), rows) in sweep.points.iter().zip(&results) {
+        for ((values, _), rows) in sweep.points.iter().zip(results) {
             let grid: Vec<String> = values.iter().map(|v| value_text(v, &mut fb)).collect();
             for r in rows {
                 let mut row = grid.clone();

@@ -19,9 +19,9 @@ def cli_message(cli, *args, cwd=None) -> str:
     p = cli(*args, cwd=cwd, check=False)
     assert p.returncode == 2, p.stderr
     assert "panicked" not in p.stderr
-    line = p.stderr.strip()
-    assert line.startswith("error: "), line
-    return line[len("error: "):]
+    text = p.stderr
+    assert text.startswith("error: ") and text.endswith("\n"), text
+    return text[len("error: "):-1]
 
 
 def replace(text: str, old: str, new: str) -> str:
@@ -30,7 +30,7 @@ def replace(text: str, old: str, new: str) -> str:
 
 
 CASES = {
-    "toml syntax": (replace(BASE, "steps = 120", "steps = = 120"), ["line 7"]),
+    "toml syntax": (replace(BASE, "steps = 120", "steps = = 120"), ["line 6", "steps = = 120"]),
     "unknown key": (replace(BASE, "steps = 120", "steps = 120\nstepz = 3"), ["stepz", "expected one of"]),
     "unknown nested key": (replace(BASE, "sigma = 1.2", "sigma = 1.2, sgima = 1"), ["sgima"]),
     "missing field": (replace(BASE, "horizon_days = 5\n", ""), ["horizon_days"]),

@@ -132,7 +132,10 @@ fn value(v: &Bound<'_, PyAny>, at: &str) -> PyResult<toml::Value> {
         }
     }
     let kind = v.get_type().name().map(|n| n.to_string()).unwrap_or_default();
-    Err(bad(at, &format!("{}: a {kind} is not a TOML value (allowed: bool, int, float, str, list, dict)", repr(v))))
+    Err(bad(
+        at,
+        &format!("{}: a {kind} is not a TOML value (allowed: bool, int, float, str, list, dict)", repr(v)),
+    ))
 }
 
 fn bad(at: &str, message: &str) -> PyErr {

@@ -30,7 +30,9 @@ pub fn to_py<'py>(py: Python<'py>, columns: &[Column]) -> PyResult<Bound<'py, Py
     let list = PyList::empty(py);
     for c in columns {
         let item = match &c.values {
-            Values::Int(v) => (c.name.as_str(), "i64", bytes(py, v, i64::to_le_bytes)?, py.None()).into_pyobject(py)?,
+            Values::Int(v) => {
+                (c.name.as_str(), "i64", bytes(py, v, i64::to_le_bytes)?, py.None()).into_pyobject(py)?
+            }
             Values::Float { values, valid } => {
                 let extra = match valid {
                     Some(ok) => flags(py, ok)?.into_any().unbind(),

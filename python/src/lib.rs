@@ -66,8 +66,10 @@ fn run<'py>(
             git_commit: GIT_COMMIT.to_string(),
         };
         let info = RunInfo::of(&exp);
-        let (summary, rows) =
-            rayon::join(|| summary_columns(&summary_rows(&result.kinds, &result.slices())), || paths_columns(&result));
+        let (summary, rows) = rayon::join(
+            || summary_columns(&summary_rows(&result.kinds, &result.slices())),
+            || paths_columns(&result),
+        );
         if let Some(out) = &out {
             if cancel.load(Ordering::Relaxed) {
                 return Err(Error::Interrupted);
@@ -135,7 +137,8 @@ fn position(
     mc: Option<&Bound<'_, PyAny>>,
     threads: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<String> {
-    let or_zero = |v: Option<&Bound<'_, PyAny>>, flag| v.filter(|v| !v.is_none()).map_or(Ok(0.0), |v| number(v, flag));
+    let or_zero =
+        |v: Option<&Bound<'_, PyAny>>, flag| v.filter(|v| !v.is_none()).map_or(Ok(0.0), |v| number(v, flag));
     let input = PositionInput {
         collateral: number(collateral, "--collateral")?,
         debt_usd: number(debt, "--debt")?,

@@ -45,14 +45,14 @@ def test_ctrl_c_stops_a_run_and_writes_nothing(tmp_path):
 SMALL_DICT = tomllib.loads(SMALL.split("[sweep]")[0])
 
 
-def test_the_gil_is_released_while_a_run_goes_on():
-    """The calling thread waits without the GIL: another Python thread keeps running. If the GIL
-    were held, the main loop below would stall for the whole run."""
+def run_beside_a_python_loop(paths: int) -> tuple[float, float]:
+    """Runs an experiment of `paths` paths on a thread while this thread loops in Python:
+    (the run's wall time, the longest the loop went without running)."""
     done = threading.Event()
     result = {}
 
     def work():
-        result["r"] = headroom.run(long_experiment(640), threads=1)
+        result["r"] = headroom.run(long_experiment(paths), threads=1)
         done.set()
 
     worker = threading.Thread(target=work)
@@ -64,10 +64,20 @@ def test_the_gil_is_released_while_a_run_goes_on():
         longest_stall = max(longest_stall, now - last)
         last = now
     worker.join()
-    took = time.monotonic() - started
-    assert result["r"].paths.height == 1280
-    assert took > 0.5, f"the run took {took:.2f} s: too short to tell"
-    assert longest_stall < took / 4, f"the main thread stalled {longest_stall:.2f} s of a {took:.2f} s run"
+    assert result["r"].paths.height == 2 * paths
+    return time.monotonic() - started, longest_stall
+
+
+def test_the_gil_is_released_while_a_run_goes_on():
+    """The calling thread waits without the GIL: another Python thread keeps running. If the GIL
+    were held, the loop would stall for the whole run."""
+    paths = 320
+    took, stall = run_beside_a_python_loop(paths)
+    while took < 0.5 and paths < 100_000:  # a fast build: a longer run, to tell a stall from noise
+        paths *= 4
+        took, stall = run_beside_a_python_loop(paths)
+    assert took >= 0.5, f"the run took {took:.2f} s: too short to tell"
+    assert stall < took / 4, f"the main thread stalled {stall:.2f} s of a {took:.2f} s run"
 
 
 def test_threads_do_not_change_the_numbers():

@@ -25,7 +25,7 @@ fn bench_experiment(c: &mut Criterion, name: &str, file: &str, paths: u64) {
                     cancel: None,
                 })
                 .unwrap();
-            summary_rows(&r.kinds, &r.slices())
+            summary_rows(&r.kinds, &r.slices(), exp.se_method())
         })
     });
     group.finish();

@@ -17,3 +17,6 @@ done
 "$hr" run experiments/bench/b1-cascade.toml --out results/b1-cascade
 "$hr" run experiments/bench/b2-rolls.toml --out results/b2-rolls
 "$hr" report results/b1-cascade results/b2-rolls --out docs/results/benchmarks.md --title "Benchmarks B1 and B2 against the reference figures"
+"$hr" sweep experiments/sweeps/execution.toml --out results/execution-sweep
+# The report's tables do not show cost_pct_year yet: the write-up's tables come from sweep.csv.
+python3 scripts/execution-table.py results/execution-sweep/sweep.csv > results/execution-sweep/tables.md

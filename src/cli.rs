@@ -43,6 +43,8 @@ enum Command {
         #[arg(long)]
         title: Option<String>,
     },
+    /// Serve a local page where one position walks toward its trigger (docs/simulator.md).
+    Serve(crate::serve::ServeArgs),
     /// Merge shard folders into one result, byte-identical to the unsharded run.
     Merge {
         /// The shard folders (any order).
@@ -191,6 +193,7 @@ pub fn main() -> i32 {
         Command::Merge { dirs, out } => merge(&dirs, &out),
         Command::Position(a) => position(&a),
         Command::Price(a) => price(&a),
+        Command::Serve(a) => crate::serve::serve(&a),
         Command::Report { dirs, out, title } => return report(&dirs, &out, title.as_deref()),
     };
     match res {
@@ -223,7 +226,7 @@ fn parse_shard(s: &str) -> Result<Shard, Error> {
 fn run(a: RunArgs) -> Result<(), Error> {
     let mut spec = headroom_montecarlo::ExperimentSpec::load(&a.exp.file)?;
     if let Some(p) = a.exp.paths {
-        spec.paths = p;
+        spec.paths = Some(p);
     }
     if let Some(s) = a.exp.seed {
         spec.seed = s;
@@ -240,7 +243,7 @@ fn run(a: RunArgs) -> Result<(), Error> {
             .join(format!("{}-shards", exp.spec.name))
             .join(format!("{}-of-{}", s.index, s.count)),
     });
-    let paths = shard.map_or(0..exp.spec.paths, |s| s.range(exp.spec.paths));
+    let paths = shard.map_or(0..exp.spec.paths(), |s| s.range(exp.spec.paths()));
     let n = paths.end - paths.start;
     let bar = progress_bar(n);
     let tick = |k: u64| {
@@ -348,7 +351,7 @@ fn sweep(a: SweepArgs) -> Result<(), Error> {
     let first = &sw.points[0].1;
     let out =
         a.out.clone().unwrap_or_else(|| Path::new("results").join(format!("{}-sweep", first.spec.name)));
-    let total: u64 = sw.points.iter().map(|(_, e)| e.spec.paths).sum();
+    let total: u64 = sw.points.iter().map(|(_, e)| e.spec.paths()).sum();
     let bar = progress_bar(total);
     let tick = |k: u64| {
         if let Some(b) = &bar {
@@ -364,7 +367,7 @@ fn sweep(a: SweepArgs) -> Result<(), Error> {
         "{}: {} points x {} paths in {:.2} s",
         first.spec.name,
         sw.points.len(),
-        first.spec.paths,
+        first.spec.paths(),
         started.elapsed().as_secs_f64()
     );
     println!("sweep: {}", out.join("sweep.csv").display());
@@ -378,15 +381,19 @@ fn merge(dirs: &[PathBuf], out: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// The checked flags of `price` and their quote (the server's `/api/price` answers with it).
+pub(crate) fn price_quote(
+    spot: f64,
+    strike: f64,
+    vol: f64,
+    days: f64,
+    rate: f64,
+) -> Result<headroom_pnsplit::PairQuote, Error> {
+    headroom_montecarlo::price::PriceInput { spot, strike, vol, days, rate }.quote()
+}
+
 fn price(a: &PriceArgs) -> Result<(), Error> {
-    let input = headroom_montecarlo::price::PriceInput {
-        spot: a.spot,
-        strike: a.strike,
-        vol: a.vol,
-        days: a.days,
-        rate: a.rate,
-    };
-    let q = input.quote()?;
+    let q = price_quote(a.spot, a.strike, a.vol, a.days, a.rate)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&q).unwrap_or_default());
     } else {
@@ -545,7 +552,7 @@ fn progress_bar(n: u64) -> Option<indicatif::ProgressBar> {
 }
 
 /// Removes the JSON nulls (absent options), which TOML cannot write.
-fn strip_nulls(v: &mut serde_json::Value) {
+pub(crate) fn strip_nulls(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::Object(o) => {
             o.retain(|_, x| !x.is_null());
@@ -569,6 +576,16 @@ fn validate(file: &Path) -> Result<(), Error> {
         exp.cohort.len(),
         exp.env.dt_years
     );
+    if let Some(w) = exp.windows() {
+        println!(
+            "# {} windows from {} to {} ({} skipped across missing rows); summary se by batch means of {} windows",
+            w.count,
+            w.first_start,
+            w.last_end,
+            w.skipped,
+            w.overlap_windows(exp.env.steps)
+        );
+    }
     print!("{text}");
     Ok(())
 }

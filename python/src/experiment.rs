@@ -54,7 +54,7 @@ impl Source {
             Source::Dict(text) => ExperimentSpec::parse(text, self.file())?,
         };
         if let Some(p) = paths {
-            spec.paths = p;
+            spec.paths = Some(p);
         }
         if let Some(s) = seed {
             spec.seed = s;

@@ -51,7 +51,7 @@ fn run<'py>(
         let exp = source.build(paths, seed)?;
         let started = Instant::now();
         let result = exp.run(&RunOptions {
-            paths: 0..exp.spec.paths,
+            paths: 0..exp.spec.paths(),
             threads: None,
             event_paths: 0,
             progress: None,
@@ -67,7 +67,7 @@ fn run<'py>(
         };
         let info = RunInfo::of(&exp);
         let (summary, rows) = rayon::join(
-            || summary_columns(&summary_rows(&result.kinds, &result.slices())),
+            || summary_columns(&summary_rows(&result.kinds, &result.slices(), exp.se_method())),
             || paths_columns(&result),
         );
         if let Some(out) = &out {

@@ -147,3 +147,13 @@ fn price_csv_with_nan_or_negative_names_the_line() {
         assert!(!dir.path().join("out").exists());
     }
 }
+
+#[test]
+fn execution_keys_name_the_key_and_the_old_key_its_replacement() {
+    let with_pn =
+        |pn: &str| replace("worlds = [\"cdp\"]", "worlds = [\"cdp\", \"pn\"]") + "\n[pn]\n" + pn + "\n";
+    check_bad(&with_pn("patience_steps = 4"), &["pn.patience_steps", "style = \"twap\", slices = 4"]);
+    let t = with_pn("execution = { style = \"passive\", spread = 2.0, max_wait_steps = 3 }");
+    check_bad(&t, &["pn.execution.spread", "2"]);
+    check_bad(&with_pn("execution = { style = \"limit\" }"), &["limit", "market"]);
+}

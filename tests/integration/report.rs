@@ -11,6 +11,7 @@ mod report_impl;
 
 use crate::common::{run_in, stderr, tempdir, SMALL};
 use headroom_market::{Ledger, PathMetrics};
+use headroom_montecarlo::stats::overlap::SeMethod;
 use headroom_montecarlo::{columns, WorldKind};
 use report_impl::{write_report, PathTracer, ReportError, ReportOptions, WorldTrace};
 use std::fs;
@@ -94,6 +95,7 @@ fn metrics(r: &Row, path: usize, pn: bool) -> PathMetrics {
         interest_usd: (!pn).then_some(5.0),
         premium_usd: pn.then_some(30.0),
         p_drift: pn.then_some(0.00001 * (path + 1) as f64),
+        pricing_vol: pn.then_some(0.9),
     }
 }
 
@@ -108,7 +110,7 @@ fn fixture_files() -> (String, String) {
     columns::write_path_rows(&mut w, 0, &kinds, &worlds).unwrap();
     let paths = String::from_utf8(w.into_inner().unwrap()).unwrap();
     let mut w = csv::Writer::from_writer(Vec::new());
-    columns::write_summary(&mut w, &columns::summary_rows(&kinds, &worlds)).unwrap();
+    columns::write_summary(&mut w, &columns::summary_rows(&kinds, &worlds, SeMethod::Iid)).unwrap();
     (paths, String::from_utf8(w.into_inner().unwrap()).unwrap())
 }
 
@@ -363,7 +365,7 @@ fn an_all_zero_run_gives_a_plain_sentence() {
     columns::write_path_rows(&mut w, 0, &kinds, &worlds).unwrap();
     let paths = String::from_utf8(w.into_inner().unwrap()).unwrap();
     let mut w = csv::Writer::from_writer(Vec::new());
-    columns::write_summary(&mut w, &columns::summary_rows(&kinds, &worlds)).unwrap();
+    columns::write_summary(&mut w, &columns::summary_rows(&kinds, &worlds, SeMethod::Iid)).unwrap();
     let summary = String::from_utf8(w.into_inner().unwrap()).unwrap();
     let dir = folder(tmp.path(), "zero", &[("summary.csv", &summary), ("paths.csv", &paths)]);
     let out = tmp.path().join("r.md");
@@ -475,11 +477,22 @@ fn a_real_run_with_both_worlds_is_reported() {
     assert!(md.contains("events.csv ("));
     assert!(md.contains("| `min_price` | CDP | 200 |"));
     assert!(md.contains("### Who pays what: the ledger") && md.contains("| `cost_usd` | CDP | 200 |"));
-    // Without a tracer the only plot is the cost distributions, drawn unless every cost is 0.
-    let any_cost = !md.contains("cost exactly the same");
-    if any_cost {
+    // Without a tracer the only plot is the cost distributions: a curve for each world with a
+    // positive cost on some path (read from the run's own paths.csv), none when no world has one.
+    let paths = read(&tmp.path().join("res/paths.csv"));
+    let mut rows = csv::Reader::from_reader(paths.as_bytes());
+    let cost = rows.headers().unwrap().iter().position(|h| h == "cost_usd").unwrap();
+    let mut costly = [false, false];
+    for r in rows.records() {
+        let r = r.unwrap();
+        costly[usize::from(&r[1] == "pn")] |= r[cost].parse::<f64>().unwrap() > 0.0;
+    }
+    if costly.iter().any(|c| *c) {
         assert_eq!(s.plots.len(), 1);
-        assert!(read(&s.plots[0]).contains("CDP cost"));
+        let svg = read(&s.plots[0]);
+        for (w, c) in ["CDP cost", "P/N cost"].iter().zip(costly) {
+            assert_eq!(svg.contains(&format!(">\n{w}\n</text>")), c, "{w}");
+        }
     } else {
         assert!(s.plots.is_empty());
         assert!(s.notes.iter().any(|n| n.contains("no distribution to draw")));
@@ -533,7 +546,7 @@ fn errors_name_the_folder_or_file() {
     let e = write_report(std::slice::from_ref(&d), &out, &opts).unwrap_err();
     assert_eq!(
         e.to_string(),
-        format!("{}: line 5: 4 fields where the header has 27", d.join("paths.csv").display())
+        format!("{}: line 5: 4 fields where the header has 28", d.join("paths.csv").display())
     );
 
     let no_column = summary.replacen("es95", "es99", 1);

@@ -366,6 +366,93 @@ impl CdpWorld {
         v
     }
 
+    /// A borrower's own deposit, outside the `topup_*` rule: adds `units` (finite, > 0) of
+    /// collateral to position `id` now, before the rounds of the current step (call it between
+    /// the market's `begin_step` and [`Primitive::step`]), and records a `topup` event. Returns
+    /// whether the position took it: false when it is closed (or handed to an auction), unknown,
+    /// or `units` is not a positive number. Every untouched position from the cursor up to `id`
+    /// becomes touched (watched in the heaps), so finding `id` costs O(n) once and later steps
+    /// stay O(log n); the bulk path hands the rest of the path to the general engine (the two
+    /// give the same rows).
+    pub fn add_collateral(
+        &mut self,
+        ctx: &StepCtx,
+        id: u64,
+        units: f64,
+        market: &WorldMarket,
+        events: &mut EventSink,
+    ) -> bool {
+        if !(units.is_finite() && units > 0.0) {
+            return false;
+        }
+        let Some(j) = self.book.id.iter().position(|&i| i == id) else { return false };
+        if j < self.st.cursor {
+            // Touched (a slot) or closed on the bulk path (none).
+            let open = self.st.slots.iter().any(|sl| sl.idx as usize == j && sl.liq != LiqState::Closed);
+            if !open {
+                return false;
+            }
+        }
+        self.bulk_on = false;
+        let s = if j >= self.st.cursor {
+            let mut s = 0;
+            while self.st.cursor <= j {
+                let k = self.st.cursor;
+                self.st.cursor += 1;
+                s = self.st.slots.len() as u32;
+                self.st.slots.push(Slot {
+                    idx: k as u32,
+                    c0: self.book.coll[k],
+                    d0: self.book.debt[k],
+                    liq: LiqState::Watch,
+                    top: TopState::Off,
+                    v_liq: 0,
+                    v_top: 0,
+                    hit: false,
+                });
+                self.st.touched_c0 += self.book.coll[k];
+                self.st.touched_d0 += self.book.debt[k];
+                self.st.touched_open += 1;
+                self.watch_liq(s);
+                if self.params.topup.is_some() {
+                    self.watch_top(s);
+                }
+            }
+            self.st.next_key = self.book.liq0[self.st.cursor];
+            self.st.next_log_key = self.book.log_above[self.st.cursor];
+            s
+        } else {
+            self.st.slots.iter().position(|sl| sl.idx as usize == j).map_or(0, |s| s as u32)
+        };
+        let sl = self.st.slots[s as usize];
+        let (c, d) = (self.coll_of(s), self.debt_of(s));
+        self.set_actual(s, c + units, d);
+        self.st.acc.topped_up += units;
+        let p = market.price();
+        events.push(Event {
+            step: ctx.step as u32,
+            round: 0,
+            position: id,
+            kind: EventKind::TopUp,
+            eth: units,
+            usd: units * p,
+            fee_usd: 0.0,
+            oracle_price: market.oracle_price(),
+            market_price: p,
+            wrongful: false,
+            ledger: Ledger::default(),
+        });
+        // Keys moved: re-watch at the new key (a pending or parked liquidation is checked again
+        // when it comes up).
+        if sl.liq == LiqState::Watch {
+            self.watch_liq(s);
+        }
+        if sl.top == TopState::Watch {
+            self.watch_top(s);
+        }
+        true
+    }
+
     /// Normalised debt of the open positions: actual debt is `g` times this.
     fn open_norm_debt(&self) -> f64 {
         let b = &self.book;

@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bridge;
 pub mod cohort;
 pub mod correlation;
 pub mod error;
@@ -33,7 +34,7 @@ pub use ledger::{Ledger, Party};
 pub use liquidity::{Fill, Liquidity};
 pub use metrics::{Event, EventKind, EventSink, PathMetrics};
 pub use oracle::{BadPrint, Oracle, OracleModel};
-pub use process::{ExoPath, Exogenous, ProcessSpec};
+pub use process::{ExoPath, Exogenous, ProcessSpec, Window, WindowsInfo, LOOKBACK_DAYS};
 pub use rng::{stream, PathRng, Purpose};
 pub use settlement::{Manipulation, PriceHistory, SettlementMethod, SettlementSpec};
 pub use shock::{ShockSpec, ShockTime};

@@ -49,6 +49,9 @@ pub struct PathMetrics {
     pub premium_usd: Option<f64>,
     /// P/N only: realised annualised volatility of the cohort's P value in USD.
     pub p_drift: Option<f64>,
+    /// P/N only: the annualised volatility P and N were priced at on this path (the experiment's
+    /// `pricing_vol`, else what was known at the path's start: per window for `windows`).
+    pub pricing_vol: Option<f64>,
 }
 
 impl PathMetrics {
@@ -74,6 +77,8 @@ pub enum EventKind {
     Auction,
     /// Settlement at maturity.
     Settlement,
+    /// A hedge trade of the P/N rolls (a block sale, a TWAP slice, a passive fill).
+    Hedge,
 }
 
 impl EventKind {
@@ -85,6 +90,7 @@ impl EventKind {
             EventKind::Roll => "roll",
             EventKind::Auction => "auction",
             EventKind::Settlement => "settlement",
+            EventKind::Hedge => "hedge",
         }
     }
 }

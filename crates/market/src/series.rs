@@ -1,13 +1,16 @@
-//! Loading a price series from a CSV file with a `timestamp_utc` and a `close` column, as used
-//! by the bootstrap and replay processes.
+//! Loading a price series from a CSV file with a `timestamp_utc` and a `close` column (and, when
+//! the header has them, `high` and `low`), as used by the bootstrap, replay and windows
+//! processes.
 //!
 //! Every row is checked: an unparsable row or timestamp, a close that is not a finite number, a
 //! close <= 0, or a timestamp not after the previous row's is a [`MarketError::Csv`] naming the
-//! file and the 1-based line (the header is line 1). A file that cannot be opened is a
-//! [`MarketError::Io`].
+//! file and the 1-based line (the header is line 1). With `high` and `low` columns, each row's
+//! must be finite with `high >= low > 0`. A file that cannot be opened is a [`MarketError::Io`].
 
 use crate::error::MarketError;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 /// A price series read from a CSV: one entry per data row, in file order.
 #[derive(Clone, Debug)]
@@ -20,6 +23,8 @@ pub(crate) struct PriceSeries {
     pub closes: Vec<f64>,
     /// 1-based line of each row in the file.
     pub lines: Vec<u64>,
+    /// Each row's candle `(high, low)`, when the file has both columns.
+    pub candles: Option<Vec<(f64, f64)>>,
 }
 
 impl PriceSeries {
@@ -33,6 +38,46 @@ impl PriceSeries {
     pub fn find(&self, t: i64) -> Option<usize> {
         self.times.binary_search(&t).ok()
     }
+}
+
+/// Series this process has read, most recent last, each with the file's length and modification
+/// time when read: a process that builds many experiments on one file (`headroom serve`, a
+/// sweep) parses it once, and a file that changed is read again.
+static CACHE: Mutex<Vec<(FileStamp, Arc<PriceSeries>)>> = Mutex::new(Vec::new());
+
+/// How many series [`load_cached`] keeps.
+const CACHED_FILES: usize = 4;
+
+#[derive(Clone, Debug, PartialEq)]
+struct FileStamp {
+    path: PathBuf,
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+/// [`load`], or the series already read from the same unchanged file. Errors are not kept.
+pub(crate) fn load_cached(path: &Path) -> Result<Arc<PriceSeries>, MarketError> {
+    let stamp = std::fs::metadata(path).ok().map(|m| FileStamp {
+        path: path.to_path_buf(),
+        len: m.len(),
+        modified: m.modified().ok(),
+    });
+    if let Some(st) = &stamp {
+        let cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, s)) = cache.iter().find(|(k, _)| k == st) {
+            return Ok(Arc::clone(s));
+        }
+    }
+    let series = Arc::new(load(path)?);
+    if let Some(st) = stamp {
+        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        cache.retain(|(k, _)| k.path != st.path);
+        if cache.len() >= CACHED_FILES {
+            cache.remove(0);
+        }
+        cache.push((st, Arc::clone(&series)));
+    }
+    Ok(series)
 }
 
 /// Reads `timestamp_utc` and `close` from the CSV at `path`.
@@ -61,9 +106,18 @@ pub(crate) fn load(path: &Path) -> Result<PriceSeries, MarketError> {
     };
     let i_time = column("timestamp_utc")?;
     let i_close = column("close")?;
+    let i_candle = match (column("high"), column("low")) {
+        (Ok(h), Ok(l)) => Some((h, l)),
+        _ => None,
+    };
 
-    let mut series =
-        PriceSeries { file: path.to_path_buf(), times: Vec::new(), closes: Vec::new(), lines: Vec::new() };
+    let mut series = PriceSeries {
+        file: path.to_path_buf(),
+        times: Vec::new(),
+        closes: Vec::new(),
+        lines: Vec::new(),
+        candles: i_candle.map(|_| Vec::new()),
+    };
     let mut record = csv::StringRecord::new();
     loop {
         match rdr.read_record(&mut record) {
@@ -90,6 +144,20 @@ pub(crate) fn load(path: &Path) -> Result<PriceSeries, MarketError> {
             if t <= prev {
                 return Err(csv_err(line, format!("timestamp_utc `{ts}` is not after the previous row's")));
             }
+        }
+        if let (Some((i_high, i_low)), Some(candles)) = (i_candle, series.candles.as_mut()) {
+            let num = |i: usize, name: &str| -> Result<f64, MarketError> {
+                let text = field(i);
+                match text.parse::<f64>() {
+                    Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+                    _ => Err(csv_err(line, format!("{name} `{text}` is not a finite price > 0"))),
+                }
+            };
+            let (high, low) = (num(i_high, "high")?, num(i_low, "low")?);
+            if high < low {
+                return Err(csv_err(line, format!("high = {high} is below low = {low}: must be >= low")));
+            }
+            candles.push((high, low));
         }
         series.times.push(t);
         series.closes.push(close);
@@ -153,6 +221,28 @@ pub(crate) fn parse_timestamp(s: &str) -> Option<i64> {
     Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se)
 }
 
+/// Formats seconds since 1970-01-01 00:00 UTC as `YYYY-MM-DDTHH:MM:SSZ` (the inverse of
+/// [`parse_timestamp`] for years 0 to 9999).
+pub(crate) fn format_timestamp(t: i64) -> String {
+    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's
+/// `civil_from_days`, the inverse of [`days_from_civil`]).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 fn days_in_month(y: i64, m: i64) -> i64 {
     match m {
         2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
@@ -193,6 +283,35 @@ pub(crate) mod tests {
         assert_eq!(parse_timestamp("2019-11-20T24:00:00Z"), None);
         assert_eq!(parse_timestamp("2019-11-20"), None);
         assert_eq!(parse_timestamp("2019-11-2aT00:00:00Z"), None);
+        for text in
+            ["1970-01-01T00:00:00Z", "2018-05-25T09:00:00Z", "2020-02-29T23:59:59Z", "1969-12-31T23:00:00Z"]
+        {
+            assert_eq!(format_timestamp(parse_timestamp(text).unwrap()), text);
+        }
+        // Every day of 1999 to 2001 (a leap year between two that are not) reads back.
+        let start = parse_timestamp("1999-01-01T00:00:00Z").unwrap();
+        for day in 0..3 * 366 {
+            let t = start + day * 86_400 + 3_723;
+            assert_eq!(parse_timestamp(&format_timestamp(t)), Some(t), "day {day}");
+        }
+    }
+
+    #[test]
+    fn a_file_is_parsed_once_until_it_changes() {
+        let file = std::env::temp_dir().join(format!("headroom-series-cache-{}.csv", std::process::id()));
+        std::fs::write(&file, "timestamp_utc,close\n2020-01-01T00:00:00Z,100\n2020-01-01T01:00:00Z,101\n")
+            .unwrap();
+        let a = load_cached(&file).unwrap();
+        let b = load_cached(&file).unwrap();
+        assert!(Arc::ptr_eq(&a, &b), "the second build reads the first's series");
+        std::fs::write(&file, "timestamp_utc,close\n2020-01-01T00:00:00Z,100\n2020-01-01T01:00:00Z,102.5\n")
+            .unwrap();
+        let c = load_cached(&file).unwrap();
+        assert_eq!(c.closes, vec![100.0, 102.5], "a changed file is read again");
+        std::fs::write(&file, "timestamp_utc,close\n2020-01-01T00:00:00Z,-1\n").unwrap();
+        assert!(load_cached(&file).is_err(), "errors are not cached");
+        std::fs::remove_file(&file).unwrap();
+        assert!(load_cached(&file).is_err());
     }
 
     #[test]
@@ -205,6 +324,10 @@ pub(crate) mod tests {
         let gaps: Vec<usize> = (1..s.times.len()).filter(|&i| s.times[i] - s.times[i - 1] != 3600).collect();
         assert_eq!(gaps, vec![20], "one missing hour, 2019-11-20 02:00");
         assert_eq!(s.find(parse_timestamp("2019-11-20T03:00:00Z").unwrap()), Some(20));
+        // Line 2: 2019-11-19T06:00:00Z,176.7,176.7,175.56,176.3,228.750714
+        assert_eq!(s.candles.as_ref().map(|c| c[0]), Some((176.7, 175.56)));
+        let closes_only = load(&data_dir().join("synthetic-gap.csv")).unwrap();
+        assert!(closes_only.candles.is_none());
     }
 
     fn expect_csv(name: &str, want_line: u64, want_text: &str) {
@@ -227,6 +350,8 @@ pub(crate) mod tests {
         expect_csv("short-row.csv", 4, "");
         expect_csv("unsorted.csv", 4, "not after");
         expect_csv("no-close.csv", 1, "no `close` column");
+        expect_csv("high-below-low.csv", 4, "high = 175.1 is below low = 175.34");
+        expect_csv("bad-high.csv", 3, "high `x` is not a finite price > 0");
         let e = load(&data_dir().join("does-not-exist.csv")).unwrap_err();
         assert!(matches!(e, MarketError::Io { .. }), "{e:?}");
         assert!(e.to_string().contains("does-not-exist.csv"), "{e}");

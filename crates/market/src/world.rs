@@ -33,8 +33,10 @@ pub struct WorldEnv {
     pub dt_years: f64,
     /// Start price of every path, USD.
     pub start_price: f64,
-    /// The process's annualised volatility (GBM's sigma, a bootstrap's realised volatility):
-    /// the default pricing volatility of the P/N split.
+    /// The annualised volatility known at the start of a path (`Exogenous::known_vol`: GBM's
+    /// sigma, a bootstrap's file's realised volatility, a replay's or a window's month before):
+    /// the default pricing volatility of the P/N split. NaN when nothing was known (a replay from
+    /// its file's first row); the experiment then requires the P/N split's own `pricing_vol`.
     pub process_vol: f64,
     /// Gas and sandwiches of every trade (the `[market]` table's `gas_usd`, `frontrun_share`).
     pub frictions: crate::frictions::Frictions,
@@ -69,6 +71,10 @@ pub struct WorldMarket {
     oracle_price: f64,
     min_log_price: f64,
     time_years: f64,
+    /// The exogenous path's highest and lowest log price within the step ending at
+    /// `range_time` (a candle's), when the path provides them.
+    exo_range_log: (f64, f64),
+    range_time: f64,
 }
 
 impl WorldMarket {
@@ -101,9 +107,18 @@ impl WorldMarket {
             oracle_price: start_price,
             min_log_price: 0.0,
             time_years: 0.0,
+            exo_range_log: (f64::NAN, f64::NAN),
+            range_time: f64::NAN,
         };
         m.reset();
         m
+    }
+
+    /// Back to the start of a path that starts at `start_price` instead (each window of a
+    /// `windows` process starts at its own first close).
+    pub fn reset_at(&mut self, start_price: f64) {
+        self.start_price = start_price;
+        self.reset();
     }
 
     /// Back to the start of a path.
@@ -114,6 +129,7 @@ impl WorldMarket {
         self.price_cache = f64::NAN;
         self.min_log_price = self.log_price;
         self.time_years = 0.0;
+        self.range_time = f64::NAN;
         self.oracle.reset(self.start_price);
         self.oracle_price = self.oracle.observe(0.0, self.start_price);
     }
@@ -308,6 +324,21 @@ impl WorldMarket {
     pub fn time_years(&self) -> f64 {
         self.time_years
     }
+    /// Records the exogenous path's highest and lowest log price within the current step (a
+    /// candle's high and low), after [`Self::begin_step`]. Orders that fill when the market
+    /// trades through them read it through [`Self::step_range_log`].
+    pub fn set_exogenous_range(&mut self, high_log: f64, low_log: f64) {
+        self.exo_range_log = (high_log, low_log);
+        self.range_time = self.time_years;
+    }
+
+    /// The market's highest and lowest log price within the current step, if the exogenous
+    /// path gave its range for this step: the exogenous range moved by this world's impact.
+    pub fn step_range_log(&self) -> Option<(f64, f64)> {
+        (self.range_time == self.time_years)
+            .then_some((self.exo_range_log.0 + self.log_impact, self.exo_range_log.1 + self.log_impact))
+    }
+
     /// The liquidity model (to quote a trade without making it).
     pub fn liquidity(&self) -> &Liquidity {
         &self.liquidity
@@ -442,5 +473,11 @@ mod tests {
         // Reset: back to the start price, oracle included.
         m.reset();
         assert!((m.price() - 100.0).abs() < 1e-12 && (m.oracle_price() - 100.0).abs() < 1e-12);
+        // At another start price, the OSM serves it from the start.
+        m.reset_at(80.0);
+        m.begin_step(0.0, dt);
+        assert_eq!(m.start_price(), 80.0);
+        assert!((m.min_price() - 80.0).abs() < 1e-12);
+        assert!((m.price() - 80.0).abs() < 1e-12 && (m.oracle_price() - 80.0).abs() < 1e-12);
     }
 }

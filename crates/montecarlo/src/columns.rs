@@ -4,6 +4,7 @@
 //! integers, blank where a column does not apply (docs/MODEL.md).
 
 use crate::spec::WorldKind;
+use crate::stats::overlap::SeMethod;
 use crate::stats::{stats_of_owned, Stats, Worst};
 use headroom_market::PathMetrics;
 use rayon::prelude::*;
@@ -97,7 +98,8 @@ pub const SHARED: [Metric; 22] = [
 ];
 
 /// The primitive-specific columns, after the shared ones.
-pub const EXTRA: [Metric; 3] = [extra!(interest_usd), extra!(premium_usd), extra!(p_drift)];
+pub const EXTRA: [Metric; 4] =
+    [extra!(interest_usd), extra!(premium_usd), extra!(p_drift), extra!(pricing_vol)];
 
 /// Every column of paths.csv after `path,primitive`.
 pub fn all_metrics() -> impl Iterator<Item = &'static Metric> {
@@ -237,8 +239,8 @@ pub struct SummaryRow {
 }
 
 /// The summary rows: every metric of every world, then `diff` (CDP minus P/N, per path) of each
-/// shared metric when both worlds ran.
-pub fn summary_rows(kinds: &[WorldKind], worlds: &[&[PathMetrics]]) -> Vec<SummaryRow> {
+/// shared metric when both worlds ran; `se` by `se_method`.
+pub fn summary_rows(kinds: &[WorldKind], worlds: &[&[PathMetrics]], se_method: SeMethod) -> Vec<SummaryRow> {
     // One job per row, computed in parallel and collected in order (each row's statistics
     // depend on its own column only, so the bytes do not depend on the thread count).
     let mut jobs: Vec<(&'static str, &'static Metric, Column)> = Vec::new();
@@ -264,10 +266,10 @@ pub fn summary_rows(kinds: &[WorldKind], worlds: &[&[PathMetrics]]) -> Vec<Summa
                     .map(|(x, y)| (c.get)(x).unwrap() - (c.get)(y).unwrap())
                     .collect(),
             };
-            (!values.is_empty()).then(|| SummaryRow {
-                primitive,
-                metric: c.name,
-                stats: stats_of_owned(values, c.worst),
+            let se = se_method.se(&values);
+            (!values.is_empty()).then(|| {
+                let stats = stats_of_owned(values, c.worst);
+                SummaryRow { primitive, metric: c.name, stats: se.map_or(stats, |se| stats.with_se(se)) }
             })
         })
         .collect()
@@ -341,10 +343,12 @@ mod tests {
             lender_pnl_usd: 12.5,
             deferred: 4,
             p_drift: None,
+            pricing_vol: None,
         };
         let pn = PathMetrics {
             premium_usd: Some(30.0),
             p_drift: Some(-0.0125),
+            pricing_vol: Some(0.875),
             interest_usd: None,
             ..cdp.clone()
         };
@@ -365,7 +369,7 @@ mod tests {
     fn bad_rows_name_the_column_and_the_value() {
         // A good cdp row: the shared columns, then interest_usd set and the P/N columns blank.
         const GOOD: &str = "0,cdp,1,1.0,100.0,10.0,0.0,0,0.0,1,1,2900.0,3000.0,\
-                            -80.0,-30.0,0.0,100.0,10.0,0.0,110.0,1.5,-85.0,-25.0,0,5.0,,";
+                            -80.0,-30.0,0.0,100.0,10.0,0.0,110.0,1.5,-85.0,-25.0,0,5.0,,,";
         // GOOD with field `i` replaced by `v`.
         let with = |i: usize, v: &str| {
             let mut f: Vec<&str> = GOOD.split(',').collect();
@@ -374,7 +378,7 @@ mod tests {
         };
         assert!(parse_path_row(&record(GOOD)).is_ok());
         let cases = [
-            ("0,cdp,1,1.0".to_string(), "4 fields where paths.csv has 27"),
+            ("0,cdp,1,1.0".to_string(), "4 fields where paths.csv has 28"),
             (with(0, "-1"), "column `path`: \"-1\""),
             (with(1, " "), "column `primitive` is blank"),
             (with(2, "1.5"), "column `exits`: \"1.5\" is not a whole"),

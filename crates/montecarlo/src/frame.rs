@@ -224,6 +224,7 @@ mod tests {
             kinds: vec![WorldKind::Cdp, WorldKind::Pn],
             metrics: vec![(0..3).map(row).collect(), (10..13).map(row).collect()],
             events: Vec::new(),
+            windows: Vec::new(),
         }
     }
 
@@ -255,7 +256,7 @@ mod tests {
     #[test]
     fn summary_columns_are_the_cells_of_summary_csv() {
         let r = result();
-        let rows = summary_rows(&r.kinds, &r.slices());
+        let rows = summary_rows(&r.kinds, &r.slices(), crate::stats::overlap::SeMethod::Iid);
         let cols = summary_columns(&rows);
         assert_eq!(cols.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), SUMMARY_HEADER);
         for (i, row) in rows.iter().enumerate() {

@@ -20,6 +20,8 @@ pub mod runner;
 pub mod spec;
 pub mod stats;
 pub mod sweep;
+pub mod walk;
+pub mod windows;
 
 pub use error::{Error, Result};
 pub use runner::{Experiment, PathTrace, RunOptions, RunResult, TracePoint};

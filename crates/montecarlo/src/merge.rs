@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::output::{write_result, RunInfo, Shard, WriteOptions};
 use crate::runner::RunResult;
 use crate::spec::WorldKind;
+use crate::stats::overlap::SeMethod;
 use headroom_market::{Event, EventKind, Ledger, PathMetrics};
 use std::path::{Path, PathBuf};
 
@@ -83,6 +84,8 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
             config_hash: s("config_hash")?,
             seed: u("seed")?,
             paths: u("paths")?,
+            windows: v.get("windows").cloned(),
+            se: SeMethod::from_json(v.get("summary_se")).map_err(|e| bad(&file, e))?,
         },
         shard,
         first_path: u("first_path")?,
@@ -122,7 +125,7 @@ pub fn read_paths_csv(file: &Path, m: &Manifest) -> Result<RunResult> {
     if rdr.read_record(&mut rec).map_err(|e| bad(file, e))? {
         return Err(bad(file, format!("line {}: more rows than the manifest's {n} paths", line + 1)));
     }
-    Ok(RunResult { first_path: m.first_path, kinds: m.kinds.clone(), metrics, events: Vec::new() })
+    Ok(RunResult { first_path: m.first_path, kinds: m.kinds.clone(), metrics, ..Default::default() })
 }
 
 fn read_events_csv(file: &Path) -> Result<Vec<(u64, WorldKind, Event)>> {
@@ -147,6 +150,7 @@ fn read_events_csv(file: &Path) -> Result<Vec<(u64, WorldKind, Event)>> {
             "roll" => EventKind::Roll,
             "auction" => EventKind::Auction,
             "settlement" => EventKind::Settlement,
+            "hedge" => EventKind::Hedge,
             o => return Err(here(format!("kind {o:?} unknown"))),
         };
         out.push((
@@ -254,9 +258,17 @@ pub fn merge(dirs: &[PathBuf], out: &Path, git_commit: &str) -> Result<RunInfo> 
         first_path: 0,
         kinds: kinds.clone(),
         metrics: vec![Vec::new(); kinds.len()],
-        events: Vec::new(),
+        ..Default::default()
     };
     let with_events = shards.iter().all(|(_, m, _)| m.files.iter().any(|f| f == "events.csv"));
+    let has_windows = |m: &Manifest| m.files.iter().any(|f| f == "windows.csv");
+    let with_windows = shards.iter().all(|(_, m, _)| has_windows(m));
+    if let Some((_, _, d)) = shards.iter().find(|(_, m, _)| with_windows != has_windows(m)) {
+        return Err(bad(
+            &d.join("manifest.json"),
+            "windows.csv is in some shards only: not shards of one run",
+        ));
+    }
     let mut wall = 0.0;
     for (s, m, d) in &shards {
         let range = s.range(info.paths);
@@ -273,6 +285,13 @@ pub fn merge(dirs: &[PathBuf], out: &Path, git_commit: &str) -> Result<RunInfo> 
             ));
         }
         let r = read_paths_csv(&d.join("paths.csv"), m)?;
+        if with_windows {
+            merged.windows.extend(crate::windows::read_windows_csv(
+                &d.join("windows.csv"),
+                m.first_path,
+                m.path_count,
+            )?);
+        }
         for (k, v) in r.metrics.into_iter().enumerate() {
             merged.metrics[k].extend(v);
         }

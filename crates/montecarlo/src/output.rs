@@ -1,10 +1,11 @@
-//! Writing a result folder: paths.csv, summary.csv, events.csv and manifest.json, into a
+//! Writing a result folder: paths.csv, summary.csv, events.csv, windows.csv and manifest.json, into a
 //! temporary folder renamed into place, so a failed run leaves nothing half-written and never
 //! touches an earlier result.
 
 use crate::columns::{fmt_f64, paths_header, summary_rows, write_path_rows, write_summary};
 use crate::error::{Error, Result};
 use crate::runner::{Experiment, RunResult};
+use crate::stats::overlap::SeMethod;
 use headroom_market::rng::GENERATOR_NAME;
 use headroom_market::Party;
 use rayon::prelude::*;
@@ -68,6 +69,10 @@ pub struct RunInfo {
     pub seed: u64,
     /// Paths of the whole (unsharded) run.
     pub paths: u64,
+    /// What the windows of a `windows` process cover (the manifest's `windows`), if any.
+    pub windows: Option<serde_json::Value>,
+    /// How summary.csv's standard errors are estimated (the manifest's `summary_se`).
+    pub se: SeMethod,
 }
 
 /// The experiment as JSON with every default that depends on a preset or on the experiment
@@ -103,7 +108,8 @@ pub fn resolved_config(exp: &Experiment) -> serde_json::Value {
         if pn.maturity_days.is_none() {
             obj.insert("maturity_days".into(), Value::from(exp.spec.horizon_days));
         }
-        if pn.pricing_vol.is_none() {
+        // Under `windows` each window prices at its own known volatility (paths.csv's pricing_vol).
+        if pn.pricing_vol.is_none() && exp.windows().is_none() {
             obj.insert("pricing_vol".into(), Value::from(exp.env.process_vol));
         }
         obj.retain(|_, v| !v.is_null());
@@ -123,7 +129,18 @@ impl RunInfo {
             config,
             config_hash: hash.iter().map(|b| format!("{b:02x}")).collect(),
             seed: exp.spec.seed,
-            paths: exp.spec.paths,
+            paths: exp.spec.paths(),
+            windows: exp.windows().map(|w| {
+                json!({
+                    "count": w.count,
+                    "skipped_missing_rows": w.skipped,
+                    "first_start": w.first_start,
+                    "last_end": w.last_end,
+                    "stride_steps": w.stride_steps,
+                    "lookback_steps": w.lookback_steps,
+                })
+            }),
+            se: exp.se_method(),
         }
     }
 }
@@ -195,7 +212,7 @@ fn write_into(dir: &Path, info: &RunInfo, result: &RunResult, opts: &WriteOption
                 Ok(())
             }
         },
-        || summary_rows(&result.kinds, &slices),
+        || summary_rows(&result.kinds, &slices, info.se),
     );
     written?;
     let file = dir.join("summary.csv");
@@ -204,6 +221,9 @@ fn write_into(dir: &Path, info: &RunInfo, result: &RunResult, opts: &WriteOption
     w.flush().map_err(|e| Error::write(&file, e))?;
     if opts.events_csv {
         write_events_csv(&dir.join("events.csv"), result)?;
+    }
+    if !result.windows.is_empty() {
+        crate::windows::write_windows_csv(&dir.join("windows.csv"), result)?;
     }
     let manifest = manifest(info, result, opts);
     let file = dir.join("manifest.json");
@@ -297,7 +317,7 @@ fn write_events_csv(file: &Path, result: &RunResult) -> Result<()> {
 /// The manifest.json of `result` (what [`write_result`] writes).
 pub fn manifest(info: &RunInfo, result: &RunResult, opts: &WriteOptions) -> serde_json::Value {
     let n = result.metrics.first().map_or(0, |v| v.len()) as u64;
-    json!({
+    let mut m = json!({
         "name": info.name,
         "experiment_file": info.experiment_file,
         "config": info.config,
@@ -313,17 +333,25 @@ pub fn manifest(info: &RunInfo, result: &RunResult, opts: &WriteOptions) -> serd
         "generator": GENERATOR_NAME,
         "threads": opts.threads,
         "wall_seconds": opts.wall_seconds,
-        "files": files(opts),
-    })
+        "files": files(opts, result),
+        "summary_se": info.se.to_json(),
+    });
+    if let (Some(w), Some(obj)) = (&info.windows, m.as_object_mut()) {
+        obj.insert("windows".into(), w.clone());
+    }
+    m
 }
 
-fn files(opts: &WriteOptions) -> Vec<&'static str> {
+fn files(opts: &WriteOptions, result: &RunResult) -> Vec<&'static str> {
     let mut f = vec!["summary.csv", "manifest.json"];
     if opts.paths_csv || opts.shard.is_some() {
         f.insert(0, "paths.csv");
     }
     if opts.events_csv {
         f.push("events.csv");
+    }
+    if !result.windows.is_empty() {
+        f.push("windows.csv");
     }
     f
 }

@@ -3,15 +3,18 @@
 //! Paths are split into fixed chunks of [`CHUNK`] paths; rayon runs the chunks on any number of
 //! threads, each writing its paths' metrics into its own slice of the output, so the result (and
 //! every byte written from it) is the same at any thread count. Prices are never stored: a path
-//! streams through its steps and leaves one [`PathMetrics`] per world.
+//! streams through its steps and leaves one [`PathMetrics`] per world. Under a `windows` process
+//! each path is a window with worlds of its own (crate::windows).
 
 use crate::cohort::build_cohort;
 use crate::error::{Error, Result};
 use crate::spec::{ExperimentSpec, WorldKind};
+use crate::stats::overlap::SeMethod;
+use crate::windows;
 use headroom_cdp::CdpWorld;
 use headroom_market::{
-    stream, Cohort, Event, EventSink, Exogenous, PathMetrics, PathRng, Primitive, Purpose, StepCtx, WorldEnv,
-    WorldMarket,
+    stream, Cohort, Event, EventSink, Exogenous, PathMetrics, PathRng, Primitive, Purpose, StepCtx, Window,
+    WindowsInfo, WorldEnv, WorldMarket,
 };
 use headroom_pnsplit::PnWorld;
 use rayon::prelude::*;
@@ -34,22 +37,35 @@ pub struct Experiment {
     pub spec: ExperimentSpec,
     /// The experiment file (errors and the manifest name it).
     pub file: PathBuf,
-    /// What the primitives were told about the experiment.
+    /// What the primitives were told about the experiment (under a `windows` process, about
+    /// window 0: each window has its own start price and known volatility).
     pub env: WorldEnv,
-    /// The borrowers.
+    /// The borrowers (at `market.start_price`; each window of a `windows` process scales them to
+    /// its start price).
     pub cohort: Cohort,
-    exo: Exogenous,
+    pub(crate) exo: Exogenous,
+    pub(crate) cdp: Option<Slot<CdpWorld>>,
+    pub(crate) pn: Option<Slot<PnWorld>>,
+    /// Under `windows`: the cohort sorted as the worlds sort it (crate::windows::by_strike), so
+    /// that each window's worlds sort it again in linear time.
+    window_cohort: Cohort,
+}
+
+/// One worker's worlds, and the buffer a window's scaled cohort is built in.
+#[derive(Clone, Debug)]
+struct Worlds {
     cdp: Option<Slot<CdpWorld>>,
     pn: Option<Slot<PnWorld>>,
+    cohort: Cohort,
 }
 
 /// A world's primitive with its market, random stream and event sink: one per worker thread.
 #[derive(Clone, Debug)]
-struct Slot<P> {
-    prim: P,
-    market: WorldMarket,
-    rng: PathRng,
-    sink: EventSink,
+pub(crate) struct Slot<P> {
+    pub(crate) prim: P,
+    pub(crate) market: WorldMarket,
+    pub(crate) rng: PathRng,
+    pub(crate) sink: EventSink,
     /// The cohort's collateral, units: times the path's start price, the deposit that
     /// `cost_pct_year` divides by.
     collateral: f64,
@@ -68,7 +84,7 @@ impl<P: Primitive> Slot<P> {
         }
     }
     #[inline]
-    fn begin(&mut self, seed: u64, path: u64, kind: WorldKind, events: bool) {
+    pub(crate) fn begin(&mut self, seed: u64, path: u64, kind: WorldKind, events: bool) {
         self.market.reset();
         self.rng = stream(seed, path, Purpose::World(kind.stream_index()));
         self.sink = EventSink::new(events);
@@ -79,14 +95,32 @@ impl<P: Primitive> Slot<P> {
         self.market.begin_step(log_return, ctx.time_years);
         self.prim.step(ctx, &mut self.market, &mut self.rng, &mut self.sink);
     }
-    fn end(&mut self, ctx: &StepCtx) -> PathMetrics {
-        let mut m = PathMetrics::default();
-        self.prim.end_path(ctx, &self.market, &mut m);
-        m.min_price = self.market.min_price();
-        m.final_price = self.market.price();
-        m.set_cost(self.collateral * self.market.start_price(), self.horizon_years);
-        m
+    pub(crate) fn end(&mut self, ctx: &StepCtx) -> PathMetrics {
+        row_of(&mut self.prim, &self.market, ctx, self.collateral, self.horizon_years)
     }
+
+    /// The row a path ending now would give, the slot itself untouched (the primitive's state is
+    /// cloned): for the walk's record of each step.
+    pub(crate) fn row_so_far(&self, ctx: &StepCtx) -> PathMetrics {
+        row_of(&mut self.prim.clone(), &self.market, ctx, self.collateral, self.horizon_years)
+    }
+}
+
+/// A path's row: the primitive's metrics, the market's minimum and final price, and the cost
+/// from the ledger (in % a year of the cohort's `collateral` at the path's start price).
+fn row_of<P: Primitive>(
+    prim: &mut P,
+    market: &WorldMarket,
+    ctx: &StepCtx,
+    collateral: f64,
+    horizon_years: f64,
+) -> PathMetrics {
+    let mut m = PathMetrics::default();
+    prim.end_path(ctx, market, &mut m);
+    m.min_price = market.min_price();
+    m.final_price = market.price();
+    m.set_cost(collateral * market.start_price(), horizon_years);
+    m
 }
 
 /// What to run.
@@ -122,6 +156,9 @@ pub struct RunResult {
     pub metrics: Vec<Vec<PathMetrics>>,
     /// Events of the recorded paths: (path, world, event), by path then world.
     pub events: Vec<(u64, WorldKind, Event)>,
+    /// Under a `windows` process, the window of each path (`windows[i]`: path `first_path + i`;
+    /// empty otherwise): windows.csv.
+    pub windows: Vec<Window>,
 }
 
 impl RunResult {
@@ -155,14 +192,31 @@ impl Experiment {
             &base_dir,
         )
         .map_err(|e| invalid("market.process.", &e))?;
+        let mut spec = spec;
+        spec.paths = Some(windows::resolve_paths(&spec, &exo, file)?);
+        let window0 = exo.window(0);
         let start_price = exo.start_price().unwrap_or(spec.market.start_price);
         let cohort = build_cohort(&spec.cohort, start_price, spec.seed, &base_dir)?;
+        let known_vol = window0.map_or(exo.known_vol(), |w| Some(w.known_vol));
+        if spec.has(WorldKind::Pn) && spec.pn.as_ref().is_some_and(|p| p.pricing_vol.is_none()) {
+            windows::check_known_vol(&spec, known_vol, file)?;
+        }
         let env = WorldEnv {
             steps: spec.steps as usize,
             dt_years,
             start_price,
-            process_vol: exo.annual_vol(),
+            process_vol: known_vol.unwrap_or(f64::NAN),
             frictions: spec.market.frictions(),
+        };
+        // Under `windows` the worlds below are window 0's; each path rebuilds its own.
+        let window_cohort = if window0.is_some() { windows::by_strike(&cohort) } else { Cohort::default() };
+        let mut scaled = Cohort::default();
+        let (env, cohort_for_worlds) = match window0 {
+            Some(w) => {
+                windows::scale_cohort(&window_cohort, w.start_price / spec.market.start_price, &mut scaled);
+                (windows::window_env(&env, &w), &scaled)
+            }
+            None => (env, &cohort),
         };
         let resilience = spec.market.resilience_half_life_hours.map(|h| h / 24.0 / 365.0);
         let liquidity = spec.market.liquidity.clone();
@@ -171,19 +225,62 @@ impl Experiment {
         };
         let cdp = match (&spec.cdp, spec.has(WorldKind::Cdp)) {
             (Some(c), true) => {
-                let prim = CdpWorld::new(c, &cohort, &env).map_err(|e| invalid("cdp.", &e))?;
-                Some(Slot::new(prim, market(&c.oracle, &c.oracle_errors), &cohort, &env))
+                let prim = CdpWorld::new(c, cohort_for_worlds, &env).map_err(|e| invalid("cdp.", &e))?;
+                Some(Slot::new(prim, market(&c.oracle, &c.oracle_errors), cohort_for_worlds, &env))
             }
             _ => None,
         };
         let pn = match (&spec.pn, spec.has(WorldKind::Pn)) {
             (Some(p), true) => {
-                let prim = PnWorld::new(p, &cohort, &env).map_err(|e| invalid("pn.", &e))?;
-                Some(Slot::new(prim, market(&p.roll_oracle, &p.roll_oracle_errors), &cohort, &env))
+                let prim = PnWorld::new(p, cohort_for_worlds, &env).map_err(|e| invalid("pn.", &e))?;
+                windows::check_every_window(p, &exo, &env, cohort_for_worlds, file)?;
+                Some(Slot::new(prim, market(&p.roll_oracle, &p.roll_oracle_errors), cohort_for_worlds, &env))
             }
             _ => None,
         };
-        Ok(Experiment { spec, file: file.to_path_buf(), env, cohort, exo, cdp, pn })
+        Ok(Experiment { spec, file: file.to_path_buf(), env, cohort, exo, cdp, pn, window_cohort })
+    }
+
+    /// The windows of a `windows` process (`None` for the other processes).
+    pub fn windows(&self) -> Option<&WindowsInfo> {
+        self.exo.windows()
+    }
+
+    /// How summary.csv's standard errors are estimated: for a `windows` process, batch means over
+    /// blocks of as many windows as share rows of the file with one window (its look-back and its
+    /// steps), so that only neighbouring blocks share data; `std / sqrt(n)` otherwise.
+    pub fn se_method(&self) -> SeMethod {
+        self.windows()
+            .map_or(SeMethod::Iid, |w| SeMethod::BatchMeans { block: w.overlap_windows(self.env.steps) })
+    }
+
+    /// A worker's worlds, ready for any path.
+    fn worlds(&self) -> Worlds {
+        Worlds { cdp: self.cdp.clone(), pn: self.pn.clone(), cohort: Cohort::default() }
+    }
+
+    /// Under a `windows` process, rebuilds `w`'s worlds for global path `path` (its window):
+    /// through the same constructors as any experiment, from the cohort scaled to the window's
+    /// start price and the volatility known at its start (crate::windows). Other processes keep
+    /// their worlds.
+    fn enter_window(&self, w: &mut Worlds, path: u64) -> Result<()> {
+        let Some(win) = self.exo.window(path) else { return Ok(()) };
+        let env = windows::window_env(&self.env, &win);
+        let scale = win.start_price / self.spec.market.start_price;
+        windows::scale_cohort(&self.window_cohort, scale, &mut w.cohort);
+        let invalid = |key: &str, e: &dyn std::fmt::Display| Error::Invalid {
+            file: self.file.clone(),
+            problems: vec![format!("{key}{e} ({})", windows::describe(path, &win))],
+        };
+        if let (Some(s), Some(c)) = (w.cdp.as_mut(), &self.spec.cdp) {
+            s.prim = CdpWorld::new(c, &w.cohort, &env).map_err(|e| invalid("cdp.", &e))?;
+            s.market.reset_at(win.start_price);
+        }
+        if let (Some(s), Some(p)) = (w.pn.as_mut(), &self.spec.pn) {
+            s.prim = PnWorld::new(p, &w.cohort, &env).map_err(|e| invalid("pn.", &e))?;
+            s.market.reset_at(win.start_price);
+        }
+        Ok(())
     }
 
     /// The worlds in output order.
@@ -206,18 +303,24 @@ impl Experiment {
             kinds.iter().map(|_| vec![PathMetrics::default(); n]).collect();
         let events = Mutex::new(Vec::new());
         let first = opts.paths.start;
-        let mut work = || {
-            let init = || (self.cdp.clone(), self.pn.clone());
+        if let Some(w) = self.exo.windows().filter(|w| opts.paths.end > w.count as u64) {
+            return Err(Error::Usage {
+                flag: "paths".into(),
+                message: format!("paths up to {} asked of {} windows", opts.paths.end, w.count),
+            });
+        }
+        let mut work = || -> Result<()> {
+            let init = || self.worlds();
             match metrics.as_mut_slice() {
-                [a] => a.par_chunks_mut(CHUNK).enumerate().for_each_init(init, |slots, (ci, out)| {
+                [a] => a.par_chunks_mut(CHUNK).enumerate().try_for_each_init(init, |w, (ci, out)| {
                     let start = first + (ci * CHUNK) as u64;
-                    self.run_chunk(slots, start, out, &mut [], opts, &events);
+                    self.run_chunk(w, start, out, &mut [], opts, &events)
                 }),
-                [a, b] => a.par_chunks_mut(CHUNK).zip(b.par_chunks_mut(CHUNK)).enumerate().for_each_init(
+                [a, b] => a.par_chunks_mut(CHUNK).zip(b.par_chunks_mut(CHUNK)).enumerate().try_for_each_init(
                     init,
-                    |slots, (ci, (out_a, out_b))| {
+                    |w, (ci, (out_a, out_b))| {
                         let start = first + (ci * CHUNK) as u64;
-                        self.run_chunk(slots, start, out_a, out_b, opts, &events);
+                        self.run_chunk(w, start, out_a, out_b, opts, &events)
                     },
                 ),
                 _ => unreachable!("an experiment has one or two worlds"),
@@ -228,8 +331,8 @@ impl Experiment {
                 .num_threads(t)
                 .build()
                 .map_err(|e| Error::Usage { flag: "--threads".into(), message: e.to_string() })?
-                .install(work),
-            None => work(),
+                .install(work)?,
+            None => work()?,
         }
         if opts.cancelled() {
             return Err(Error::Interrupted);
@@ -237,28 +340,29 @@ impl Experiment {
         let mut events = events.into_inner().unwrap_or_else(|e| e.into_inner());
         events.sort_by_key(|(path, kind, _, seq)| (*path, *kind, *seq));
         let events = events.into_iter().map(|(p, k, e, _)| (p, k, e)).collect();
-        Ok(RunResult { first_path: first, kinds, metrics, events })
+        let windows = opts.paths.clone().filter_map(|p| self.exo.window(p)).collect();
+        Ok(RunResult { first_path: first, kinds, metrics, events, windows })
     }
 
-    #[allow(clippy::type_complexity)]
     fn run_chunk(
         &self,
-        slots: &mut (Option<Slot<CdpWorld>>, Option<Slot<PnWorld>>),
+        worlds: &mut Worlds,
         start: u64,
         out_a: &mut [PathMetrics],
         out_b: &mut [PathMetrics],
         opts: &RunOptions,
         events: &Mutex<Vec<(u64, WorldKind, Event, usize)>>,
-    ) {
+    ) -> Result<()> {
         if opts.cancelled() {
-            return;
+            return Ok(());
         }
         let seed = self.spec.seed;
         for i in 0..out_a.len() {
             let path = start + i as u64;
             let rec = path < opts.event_paths;
             let mut exo_rng = stream(seed, path, Purpose::Exogenous);
-            match slots {
+            self.enter_window(worlds, path)?;
+            match (&mut worlds.cdp, &mut worlds.pn) {
                 (Some(c), None) => {
                     out_a[i] = self.path1(c, WorldKind::Cdp, path, rec, &mut exo_rng);
                     if rec {
@@ -286,9 +390,10 @@ impl Experiment {
         if let Some(p) = opts.progress {
             p(out_a.len() as u64);
         }
+        Ok(())
     }
 
-    fn ctx(&self, step: usize) -> StepCtx {
+    pub(crate) fn ctx(&self, step: usize) -> StepCtx {
         StepCtx {
             step,
             steps: self.env.steps,
@@ -306,7 +411,7 @@ impl Experiment {
         exo_rng: &mut PathRng,
     ) -> PathMetrics {
         s.begin(self.spec.seed, path, kind, rec);
-        let mut exo = self.exo.start_path(exo_rng);
+        let mut exo = self.exo.start_path_at(path, exo_rng);
         let mut buf = [0.0; RETURN_BLOCK];
         let mut levels = [0.0; RETURN_BLOCK];
         for start in (0..self.env.steps).step_by(RETURN_BLOCK) {
@@ -340,7 +445,7 @@ impl Experiment {
     ) -> (PathMetrics, PathMetrics) {
         a.begin(self.spec.seed, path, WorldKind::Cdp, rec);
         b.begin(self.spec.seed, path, WorldKind::Pn, rec);
-        let mut exo = self.exo.start_path(exo_rng);
+        let mut exo = self.exo.start_path_at(path, exo_rng);
         let mut buf = [0.0; RETURN_BLOCK];
         for start in (0..self.env.steps).step_by(RETURN_BLOCK) {
             let n = RETURN_BLOCK.min(self.env.steps - start);
@@ -387,11 +492,17 @@ pub struct PathTrace {
 impl Experiment {
     /// Re-runs global path `path` of `kind` with every step recorded. A path depends only on
     /// (experiment, seed, index), and each world only on the shared exogenous stream and its own,
-    /// so the trace reproduces the run's path exactly.
+    /// so the trace reproduces the run's path exactly. `None` when the experiment does not run
+    /// `kind`, or, under a `windows` process, when there is no window `path`.
     pub fn trace_path(&self, kind: WorldKind, path: u64) -> Option<PathTrace> {
+        let mut w = self.worlds();
+        let no_window = self.exo.windows().is_some_and(|info| path >= info.count as u64);
+        if no_window || self.enter_window(&mut w, path).is_err() {
+            return None;
+        }
         match kind {
-            WorldKind::Cdp => self.cdp.clone().map(|s| self.trace(s, kind, path)),
-            WorldKind::Pn => self.pn.clone().map(|s| self.trace(s, kind, path)),
+            WorldKind::Cdp => w.cdp.map(|s| self.trace(s, kind, path)),
+            WorldKind::Pn => w.pn.map(|s| self.trace(s, kind, path)),
         }
     }
 
@@ -406,7 +517,7 @@ impl Experiment {
         };
         let mut points = Vec::with_capacity(self.env.steps + 1);
         points.push(point(&s.market));
-        let mut exo = self.exo.start_path(&mut exo_rng);
+        let mut exo = self.exo.start_path_at(path, &mut exo_rng);
         for step in 0..self.env.steps {
             let r = exo.next_log_return(&self.exo, &mut exo_rng);
             s.step(&self.ctx(step), r);
@@ -471,7 +582,7 @@ protocol = "generic"
     #[test]
     fn trace_reproduces_the_runs_path() {
         let exp = small();
-        let run = exp.run(&opts(0..exp.spec.paths, 2)).unwrap();
+        let run = exp.run(&opts(0..exp.spec.paths(), 2)).unwrap();
         for (k, kind) in run.kinds.iter().enumerate() {
             for path in [0u64, 77, 129] {
                 let t = exp.trace_path(*kind, path).unwrap();
@@ -486,7 +597,7 @@ protocol = "generic"
     #[test]
     fn a_block_of_paths_equals_the_same_rows_of_a_full_run() {
         let exp = small();
-        let full = exp.run(&opts(0..exp.spec.paths, 1)).unwrap();
+        let full = exp.run(&opts(0..exp.spec.paths(), 1)).unwrap();
         let part = exp.run(&opts(70..101, 2)).unwrap();
         for k in 0..full.kinds.len() {
             assert_eq!(part.metrics[k][..], full.metrics[k][70..101]);
@@ -504,13 +615,13 @@ protocol = "generic"
             done.fetch_add(k, Ordering::Relaxed);
             stop.store(true, Ordering::Relaxed);
         };
-        let o = RunOptions { progress: Some(&tick), cancel: Some(&stop), ..opts(0..exp.spec.paths, 1) };
+        let o = RunOptions { progress: Some(&tick), cancel: Some(&stop), ..opts(0..exp.spec.paths(), 1) };
         assert!(matches!(exp.run(&o), Err(Error::Interrupted)));
         assert_eq!(done.load(Ordering::Relaxed), CHUNK as u64);
         // A flag that stays clear changes nothing.
         let clear = AtomicBool::new(false);
-        let o = RunOptions { cancel: Some(&clear), ..opts(0..exp.spec.paths, 2) };
-        assert_eq!(exp.run(&o).unwrap().metrics, exp.run(&opts(0..exp.spec.paths, 1)).unwrap().metrics);
+        let o = RunOptions { cancel: Some(&clear), ..opts(0..exp.spec.paths(), 2) };
+        assert_eq!(exp.run(&o).unwrap().metrics, exp.run(&opts(0..exp.spec.paths(), 1)).unwrap().metrics);
     }
 
     #[test]

@@ -41,9 +41,8 @@ impl WorldKind {
 fn default_seed() -> u64 {
     42
 }
-fn default_paths() -> u64 {
-    1000
-}
+/// Paths of an experiment whose file does not say (a `windows` process runs every window).
+pub const DEFAULT_PATHS: u64 = 1000;
 fn default_worlds() -> Vec<WorldKind> {
     vec![WorldKind::Cdp, WorldKind::Pn]
 }
@@ -60,9 +59,10 @@ pub struct ExperimentSpec {
     /// Master seed of every random stream.
     #[serde(default = "default_seed")]
     pub seed: u64,
-    /// Number of paths (overridden by `--paths`).
-    #[serde(default = "default_paths")]
-    pub paths: u64,
+    /// Number of paths (overridden by `--paths`); absent: every window of a `windows` process,
+    /// else [`DEFAULT_PATHS`]. [`crate::Experiment::build`] fills it in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paths: Option<u64>,
     /// The worlds to run on common random numbers: `["cdp"]`, `["pn"]` or both.
     #[serde(default = "default_worlds")]
     pub worlds: Vec<WorldKind>,
@@ -220,6 +220,12 @@ impl ExperimentSpec {
         self.horizon_days / 365.0 / self.steps as f64
     }
 
+    /// Number of paths: `paths`, or [`DEFAULT_PATHS`] before [`crate::Experiment::build`] has
+    /// filled it in.
+    pub fn paths(&self) -> u64 {
+        self.paths.unwrap_or(DEFAULT_PATHS)
+    }
+
     /// Whether the experiment runs `world`.
     pub fn has(&self, world: WorldKind) -> bool {
         self.worlds.contains(&world)
@@ -241,8 +247,8 @@ impl ExperimentSpec {
                 Err(format!(" = {:?}: must be non-empty letters, digits, '-', '_' or '.'", self.name)),
             );
         }
-        if self.paths == 0 || self.paths > MAX_PATHS {
-            add("paths", Err(format!(" = {}: must be within [1, {MAX_PATHS}]", self.paths)));
+        if let Some(paths) = self.paths.filter(|&p| p == 0 || p > MAX_PATHS) {
+            add("paths", Err(format!(" = {paths}: must be within [1, {MAX_PATHS}]")));
         }
         if self.worlds.is_empty() {
             add("worlds", Err(" = []: must list \"cdp\", \"pn\" or both".into()));

@@ -4,7 +4,10 @@
 //! sharding can change a byte: `std` with `n - 1`; `se = std / sqrt(n)`; `ci95 = mean +- z se`
 //! with `z = 1.96` from 30 values on and Student's `t(0.975, n - 1)` below ([`ci95_multiplier`]);
 //! quantiles by linear interpolation between order statistics (numpy's and R's default, Hyndman
-//! and Fan type 7); `es95` the mean of the worst `ceil(0.05 n)` values.
+//! and Fan type 7); `es95` the mean of the worst `ceil(0.05 n)` values. Over the overlapping
+//! windows of a `windows` process `se` comes from batch means instead ([`overlap`]).
+
+pub mod overlap;
 
 /// Which tail is the bad one for the expected shortfall.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -91,7 +91,7 @@ pub fn load_sweep_text(text: &str, file: &Path, paths: Option<u64>, seed: Option
         let mut spec = ExperimentSpec::deserialize(toml::Value::Table(t))
             .map_err(|e| parse_err(format!("at sweep point {}: {e}", where_())))?;
         if let Some(p) = paths {
-            spec.paths = p;
+            spec.paths = Some(p);
         }
         if let Some(s) = seed {
             spec.seed = s;
@@ -146,8 +146,8 @@ pub fn sweep_summaries(
     let mut results = Vec::with_capacity(sweep.points.len());
     for (_, exp) in &sweep.points {
         let r =
-            exp.run(&RunOptions { paths: 0..exp.spec.paths, threads, event_paths: 0, progress, cancel })?;
-        results.push(summary_rows(&r.kinds, &r.slices()));
+            exp.run(&RunOptions { paths: 0..exp.spec.paths(), threads, event_paths: 0, progress, cancel })?;
+        results.push(summary_rows(&r.kinds, &r.slices(), exp.se_method()));
     }
     Ok(results)
 }
@@ -184,7 +184,7 @@ pub fn write_sweep(
             "sweep_keys": sweep.keys,
             "points": sweep.points.len(),
             "seed": first.spec.seed,
-            "paths": first.spec.paths,
+            "paths": first.spec.paths(),
             "configs": sweep.points.iter().map(|(_, e)| serde_json::to_value(&e.spec).unwrap_or_default()).collect::<Vec<_>>(),
             "version": env!("CARGO_PKG_VERSION"),
             "git_commit": git_commit,

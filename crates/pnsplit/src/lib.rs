@@ -27,5 +27,5 @@ pub use error::PnError;
 pub use payoff::Payoff;
 pub use pricing::{bs_call, quote, PairQuote};
 pub use settlement::{Manipulation, SettlementMethod, SettlementSpec};
-pub use spec::{PayoffShape, PnSpec, RollPolicy};
+pub use spec::{Execution, PayoffShape, PnSpec, RollPolicy};
 pub use world::{InvariantStats, PnWorld};

@@ -51,9 +51,6 @@ fn default_roll_trigger() -> f64 {
 fn default_roll_target() -> f64 {
     2.0
 }
-fn default_patience() -> u32 {
-    1
-}
 fn default_fee() -> f64 {
     0.003
 }
@@ -62,6 +59,75 @@ fn default_p_drift_every() -> u32 {
 }
 fn default_max_roll_rounds() -> u32 {
     1000
+}
+
+/// How the ETH-delta a roll sheds is traded (`[pn.execution]`, tagged by `style`;
+/// docs/MODEL.md, Execution).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "style", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Execution {
+    /// Each round's shed is traded at once through the liquidity model (benchmark B2). (A
+    /// struct variant, so that keys of other styles are rejected.)
+    Market {},
+    /// Each round's shed is traded in `slices` equal slices over as many steps.
+    Twap {
+        /// Slices, >= 1 (1 is `market`).
+        slices: u32,
+    },
+    /// One-sided market making: each round's shed rests as an ask at `p (1 + spread)` (a bid
+    /// at `p (1 - spread)` to buy back) and fills when the step's high (low) reaches it; what
+    /// is still unfilled after `max_wait_steps` steps is traded at market.
+    Passive {
+        /// Distance of the order from the market price when placed, within [0, 1).
+        spread: f64,
+        /// Steps an order rests before its remainder is traded at market, >= 1.
+        max_wait_steps: u32,
+    },
+    /// A Dutch auction: each round's shed is offered at a discount to the market price that
+    /// ramps linearly from 0 to `max_discount` over `ramp_steps` steps; a taker fills the lot
+    /// when the discount covers its cost (its slippage selling it on, plus gas).
+    Auction {
+        /// The largest discount, a fraction of the market price, within (0, 1).
+        max_discount: f64,
+        /// Steps over which the discount ramps up, >= 1.
+        ramp_steps: u32,
+    },
+}
+
+impl Default for Execution {
+    fn default() -> Self {
+        Execution::Market {}
+    }
+}
+
+impl Execution {
+    /// Checks the style's keys (relative to `[pn]`).
+    pub fn validate(&self) -> Result<(), PnError> {
+        match *self {
+            Execution::Market {} => Ok(()),
+            Execution::Twap { slices } => {
+                if slices < 1 {
+                    Err(PnError::invalid("execution.slices", slices, "must be >= 1"))
+                } else {
+                    Ok(())
+                }
+            }
+            Execution::Passive { spread, max_wait_steps } => {
+                check_range("execution.spread", spread, 0.0, 0.999_999)?;
+                if max_wait_steps < 1 {
+                    return Err(PnError::invalid("execution.max_wait_steps", max_wait_steps, "must be >= 1"));
+                }
+                Ok(())
+            }
+            Execution::Auction { max_discount, ramp_steps } => {
+                check_above("execution.max_discount", max_discount, 0.0, 0.999_999)?;
+                if ramp_steps < 1 {
+                    return Err(PnError::invalid("execution.ramp_steps", ramp_steps, "must be >= 1"));
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 /// The `[pn]` table. Keys, units, defaults and ranges are listed on each field; times in days or
@@ -97,10 +163,18 @@ pub struct PnSpec {
     /// (default 0: off). Not with `hold`.
     #[serde(default)]
     pub roll_before_days: f64,
-    /// Patient execution: each round's shed ETH is sold in this many equal slices over as many
-    /// steps, >= 1 (default 1: immediate).
-    #[serde(default = "default_patience")]
-    pub patience_steps: u32,
+    /// How each round's shed is traded (default `{ style = "market" }`).
+    #[serde(default)]
+    pub execution: Execution,
+    /// A roll whose shed is negative (the new P has more ETH-delta than the old) buys the
+    /// difference back through the same execution, netted with the round's sales (default
+    /// false: dropped, as in benchmark B2).
+    #[serde(default)]
+    pub hedge_buy_back: bool,
+    /// Removed: `patience_steps = n` is now `[pn.execution] style = "twap"`, `slices = n`
+    /// (accepted by the parser only to say so).
+    #[serde(default, skip_serializing)]
+    pub patience_steps: Option<u32>,
     /// Band policy only (required there): the bound on P's ETH-delta per unit, within (0, 1).
     #[serde(default)]
     pub band_delta: Option<f64>,
@@ -146,7 +220,9 @@ impl Default for PnSpec {
             roll_trigger: default_roll_trigger(),
             roll_target: default_roll_target(),
             roll_before_days: 0.0,
-            patience_steps: default_patience(),
+            execution: Execution::Market {},
+            hedge_buy_back: false,
+            patience_steps: None,
             band_delta: None,
             calendar_every_steps: None,
             fee: default_fee(),
@@ -236,9 +312,17 @@ impl PnSpec {
                 "a rolling policy (not \"hold\")",
             ));
         }
-        if self.patience_steps < 1 {
-            return Err(PnError::invalid("patience_steps", self.patience_steps, "must be >= 1"));
+        if let Some(n) = self.patience_steps {
+            return Err(PnError::invalid(
+                "patience_steps",
+                n,
+                format!(
+                    "replaced by the execution table: write [pn.execution] style = \"twap\", slices = {n} \
+                     (or execution = {{ style = \"twap\", slices = {n} }} inside [pn])"
+                ),
+            ));
         }
+        self.execution.validate()?;
         match (self.policy, self.band_delta) {
             (RollPolicy::Band, None) => {
                 return Err(PnError::Missing { key: "band_delta".into(), when: "policy = \"band\"".into() })
@@ -308,7 +392,10 @@ mod tests {
         let s = parse("").unwrap();
         assert_eq!(s, PnSpec::default());
         s.validate().unwrap();
-        assert_eq!((s.roll_trigger, s.roll_target, s.fee, s.patience_steps), (1.25, 2.0, 0.003, 1));
+        assert_eq!(
+            (s.roll_trigger, s.roll_target, s.fee, s.execution),
+            (1.25, 2.0, 0.003, Execution::Market {})
+        );
         assert_eq!((s.policy, s.payoff(), s.p_drift_every_steps), (RollPolicy::Trigger, Payoff::Capped, 24));
     }
 
@@ -322,7 +409,7 @@ mod tests {
             roll_trigger = 1.2
             roll_target = 2.5
             roll_before_days = 2
-            patience_steps = 6
+            hedge_buy_back = true
             band_delta = 0.25
             fee = 0.001
             pricing_vol = 0.7
@@ -337,6 +424,10 @@ mod tests {
             delay_hours = 48
             error = 0.01
             manipulation = { share = 0.1, size = 0.05 }
+            [execution]
+            style = "passive"
+            spread = 0.002
+            max_wait_steps = 12
             "#,
         )
         .unwrap();
@@ -346,6 +437,19 @@ mod tests {
         assert_eq!(s.settlement.method, SettlementMethod::Median);
         assert_eq!(s.settlement.manipulation.unwrap().size, 0.05);
         assert_eq!(s.roll_oracle_errors.len(), 1);
+        assert_eq!(s.execution, Execution::Passive { spread: 0.002, max_wait_steps: 12 });
+        for (text, want) in [
+            ("execution = { style = \"twap\", slices = 6 }", Execution::Twap { slices: 6 }),
+            (
+                "execution = { style = \"auction\", max_discount = 0.02, ramp_steps = 12 }",
+                Execution::Auction { max_discount: 0.02, ramp_steps: 12 },
+            ),
+            ("execution = { style = \"market\" }", Execution::Market {}),
+        ] {
+            let e = parse(text).unwrap();
+            e.validate().unwrap();
+            assert_eq!(e.execution, want);
+        }
         let lin =
             parse("payoff = \"linear\"\npayoff_lower = 0.5\npayoff_upper = 1.5\npolicy = \"hold\"").unwrap();
         lin.validate().unwrap();
@@ -359,6 +463,8 @@ mod tests {
         assert!(parse("roll_triger = 1.2").unwrap_err().to_string().contains("roll_triger"));
         assert!(parse("[settlement]\nwindow = 2").unwrap_err().to_string().contains("window"));
         assert!(parse("policy = \"sometimes\"").is_err());
+        assert!(parse("execution = { style = \"market\", slices = 2 }").is_err());
+        assert!(parse("execution = { style = \"iceberg\" }").unwrap_err().to_string().contains("iceberg"));
     }
 
     fn check(text: &str, key: &str) {
@@ -375,7 +481,23 @@ mod tests {
         check("rate = 3", "rate");
         check("maturity_days = 0", "maturity_days");
         check("maturity_days = 10\nroll_before_days = 10", "roll_before_days");
-        check("patience_steps = 0", "patience_steps");
+        check("execution = { style = \"twap\", slices = 0 }", "execution.slices");
+        check("execution = { style = \"passive\", spread = 1.5, max_wait_steps = 3 }", "execution.spread");
+        check(
+            "execution = { style = \"passive\", spread = 0.01, max_wait_steps = 0 }",
+            "execution.max_wait_steps",
+        );
+        check(
+            "execution = { style = \"auction\", max_discount = 0, ramp_steps = 3 }",
+            "execution.max_discount",
+        );
+        check(
+            "execution = { style = \"auction\", max_discount = 0.02, ramp_steps = 0 }",
+            "execution.ramp_steps",
+        );
+        // The old key points to the new table.
+        let e = parse("patience_steps = 4").unwrap().validate().unwrap_err().to_string();
+        assert!(e.starts_with("patience_steps") && e.contains("style = \"twap\", slices = 4"), "{e}");
         check("policy = \"band\"", "band_delta");
         check("policy = \"band\"\nband_delta = 1.0", "band_delta");
         check("band_delta = 0.5", "band_delta");

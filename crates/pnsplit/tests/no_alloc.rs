@@ -2,7 +2,7 @@
 //! whole B2 paths run without a single heap allocation, for every policy.
 
 use headroom_market::EventSink;
-use headroom_pnsplit::{b2, PnSpec, RollPolicy};
+use headroom_pnsplit::{b2, Execution, PnSpec, RollPolicy};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -31,7 +31,12 @@ static GLOBAL: Counting = Counting;
 fn paths_allocate_nothing_after_warm_up() {
     let specs = [
         b2::spec(),
-        PnSpec { patience_steps: 4, roll_before_days: 3.0, p_drift_every_steps: 24, ..b2::spec() },
+        PnSpec {
+            execution: Execution::Twap { slices: 4 },
+            roll_before_days: 3.0,
+            p_drift_every_steps: 24,
+            ..b2::spec()
+        },
         PnSpec { policy: RollPolicy::Band, band_delta: Some(0.3), ..b2::spec() },
         PnSpec {
             policy: RollPolicy::Calendar,

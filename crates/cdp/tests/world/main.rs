@@ -5,6 +5,7 @@
 mod b1;
 mod capo;
 mod conservation;
+mod own_topup;
 mod passage;
 mod presets;
 

@@ -1,10 +1,14 @@
 use super::*;
 use crate::b2;
 use crate::pricing::p_value_delta;
-use crate::settlement::{Manipulation, SettlementMethod};
-use crate::spec::PayoffShape;
+use crate::settlement::{settle, Manipulation, SettlementMethod, SettlementSpec};
+use crate::spec::{Execution, PayoffShape};
 use headroom_market::{stream, Borrower, Liquidity, OracleModel, Purpose};
+use headroom_market::{Event, EventKind, Frictions};
 use rand::RngExt;
+
+mod execution;
+mod ledger;
 
 const HOUR: f64 = 1.0 / 8760.0;
 
@@ -32,13 +36,19 @@ fn run_manual(
     prices: &[f64],
     events: bool,
 ) -> (PathMetrics, PnWorld, Vec<Event>) {
-    let env = WorldEnv {
-        steps: prices.len(),
-        dt_years: HOUR,
-        start_price: 3000.0,
-        process_vol: 0.9,
-        frictions: Default::default(),
-    };
+    run_with(spec, cohort, prices, events, Frictions::default())
+}
+
+/// [`run_manual`] with frictions.
+fn run_with(
+    spec: &PnSpec,
+    cohort: &Cohort,
+    prices: &[f64],
+    events: bool,
+    frictions: Frictions,
+) -> (PathMetrics, PnWorld, Vec<Event>) {
+    let env =
+        WorldEnv { steps: prices.len(), dt_years: HOUR, start_price: 3000.0, process_vol: 0.9, frictions };
     let mut world = PnWorld::new(spec, cohort, &env).unwrap();
     let mut market = WorldMarket::new(
         3000.0,
@@ -102,11 +112,35 @@ fn hand_computed_roll() {
     assert_eq!(m.oracle_loss_usd, 0.0);
     assert!(close(world.premium_usd(), 993.663_600_099_098_4, 1e-9));
     // One roll event with the same numbers.
-    assert_eq!(ev.len(), 1);
+    assert_eq!(ev.len(), 2, "{ev:?}");
     let e = &ev[0];
     assert_eq!((e.kind, e.position, e.step, e.round), (EventKind::Roll, 7, 0, 0));
+    // Then its hedge sale.
+    assert_eq!((ev[1].kind, ev[1].position, ev[1].round), (EventKind::Hedge, HEDGE_POSITION, 0));
+    assert!(close(ev[1].eth, 1.976_702_198_639_523_5, 1e-9));
     assert!(close(e.usd, 24_007.849_183_750_943, 1e-9) && close(e.eth, 1.976_702_198_639_523_5, 1e-9));
     assert!(close(e.oracle_price, 3000.0, 1e-12), "{}", e.oracle_price);
+}
+
+/// The marks of the roll above: at x = 3000 one hour in, the rolled P (u' units of P(1500) with
+/// 30 days to run) is worth V by construction, and so is the deposit's own P(2500) (V is its
+/// value then); at the start the deposit's P is 25,000 less the premium.
+#[test]
+fn p_values_of_the_hand_computed_roll() {
+    let spec = PnSpec {
+        maturity_days: Some(30.0),
+        pricing_vol: Some(0.9),
+        p_drift_every_steps: 0,
+        ..PnSpec::default()
+    };
+    let (_, world, _) = run_manual(&spec, &one_holder(10.0, 2500.0), &[3000.0], false);
+    let v = 24_007.849_183_750_943;
+    assert!(close(world.p_value_usd(HOUR, 3000.0), v, 1e-9), "{}", world.p_value_usd(HOUR, 3000.0));
+    assert!(close(world.deposit_p_value_usd(HOUR, 3000.0), v, 1e-9));
+    assert!(close(world.deposit_p_value_usd(0.0, 3000.0), 25_000.0 - 993.663_600_099_098_4, 1e-9));
+    // After maturity: the payoff min(x, K) per unit.
+    assert!(close(world.deposit_p_value_usd(31.0 / 365.0, 2000.0), 20_000.0, 1e-12));
+    assert!(close(world.deposit_p_value_usd(31.0 / 365.0, 3000.0), 25_000.0, 1e-12));
 }
 
 /// Patient execution over 4 steps (no price change): the same shed, sold in four slices of
@@ -118,7 +152,7 @@ fn patient_roll_by_hand() {
         maturity_days: Some(30.0),
         pricing_vol: Some(0.9),
         p_drift_every_steps: 0,
-        patience_steps: 4,
+        execution: Execution::Twap { slices: 4 },
         ..PnSpec::default()
     };
     let (m, _, _) = run_manual(&spec, &one_holder(10.0, 2500.0), &[3000.0; 4], false);
@@ -262,7 +296,7 @@ fn b2_first_step_rolls_the_close_holders() {
     let ctx = StepCtx { step: 0, steps: env.steps, dt_years: env.dt_years, time_years: env.dt_years };
     let mut sink = EventSink::new(true);
     world.step(&ctx, &mut market, &mut stream(0, 0, Purpose::World(1)), &mut sink);
-    let first_round = sink.take().iter().filter(|e| e.round == 0).count();
+    let first_round = sink.take().iter().filter(|e| e.round == 0 && e.kind == EventKind::Roll).count();
     let expected = cohort.borrowers.iter().filter(|b| 3000.0 / b.strike() < 1.25).count();
     assert_eq!(first_round, expected);
     assert_eq!(expected, 89);
@@ -284,7 +318,12 @@ fn variants() -> Vec<(&'static str, PnSpec)> {
         ),
         (
             "trigger-before",
-            PnSpec { maturity_days: Some(12.0), roll_before_days: 2.0, patience_steps: 3, ..base.clone() },
+            PnSpec {
+                maturity_days: Some(12.0),
+                roll_before_days: 2.0,
+                execution: Execution::Twap { slices: 3 },
+                ..base.clone()
+            },
         ),
         (
             "band",
@@ -439,8 +478,12 @@ fn reference_path(spec: &PnSpec, cohort: &Cohort, prices: &[f64]) -> PathMetrics
     hist.push(0.0, 3000.0);
     let window = spec.settlement.window_hours / 8760.0;
     let delay = spec.settlement.delay_hours / 8760.0;
-    let n_pat = spec.patience_steps as usize;
-    let mut pending = vec![0.0; n_pat];
+    let n_pat = match spec.execution {
+        Execution::Twap { slices } => slices as usize,
+        _ => 1,
+    };
+    // Pending slices: (ETH, basis: the ETH times the market price of the round that shed it).
+    let mut pending = vec![(0.0, 0.0); n_pat];
     let mut m = PathMetrics::default();
     let mut prev = 3000.0;
     let value = |hs: &[H], x: f64, now: f64| -> f64 {
@@ -480,14 +523,15 @@ fn reference_path(spec: &PnSpec, cohort: &Cohort, prices: &[f64]) -> PathMetrics
         let last = t + 1 == steps;
         market.begin_step((p / prev).ln(), now);
         prev = p;
-        let mut carry = 0.0;
+        let (mut carry, mut carry_basis) = (0.0, 0.0);
         if n_pat > 1 {
             if last {
-                carry = pending.iter().sum();
-                pending.fill(0.0);
+                carry = pending.iter().map(|l| l.0).sum();
+                carry_basis = pending.iter().map(|l| l.1).sum();
+                pending.fill((0.0, 0.0));
             } else {
-                carry = pending[t % n_pat];
-                pending[t % n_pat] = 0.0;
+                (carry, carry_basis) = pending[t % n_pat];
+                pending[t % n_pat] = (0.0, 0.0);
             }
         }
         let calendar_step =
@@ -496,6 +540,7 @@ fn reference_path(spec: &PnSpec, cohort: &Cohort, prices: &[f64]) -> PathMetrics
         let mut iter = 0;
         loop {
             let x = market.oracle_price();
+            let p0 = market.price();
             let calendar = calendar_step && iter == 0;
             iter += 1;
             let mut sell = 0.0;
@@ -537,13 +582,18 @@ fn reference_path(spec: &PnSpec, cohort: &Cohort, prices: &[f64]) -> PathMetrics
                 rounds += 1;
             }
             let mut block = carry;
+            if carry > 0.0 {
+                // The slices due now realise their gain since their rolls: the P holder's.
+                paid += carry * p0 - carry_basis;
+            }
             carry = 0.0;
             if sell > 0.0 {
                 if n_pat > 1 && !last {
                     let slice = sell / n_pat as f64;
                     block += slice;
                     for j in 1..n_pat {
-                        pending[(t + j) % n_pat] += slice;
+                        pending[(t + j) % n_pat].0 += slice;
+                        pending[(t + j) % n_pat].1 += slice * p0;
                     }
                 } else {
                     block += sell;
@@ -561,7 +611,8 @@ fn reference_path(spec: &PnSpec, cohort: &Cohort, prices: &[f64]) -> PathMetrics
         hist.push(now, market.price());
         paid += settle_all(&mut hs, &mut hist, now, market.price(), false, &mut m);
         if spec.p_drift_every_steps > 0 && (t + 1) % spec.p_drift_every_steps as usize == 0 {
-            let v = value(&hs, market.price(), now);
+            let x = market.price();
+            let v = value(&hs, x, now) + pending.iter().map(|l| l.0 * x - l.1).sum::<f64>();
             if mark_prev > 0.0 && v + paid > 0.0 {
                 let r = ((v + paid) / mark_prev).ln();
                 sum_sq += r * r;

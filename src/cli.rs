@@ -447,26 +447,7 @@ pub(crate) fn price_quote(
     days: f64,
     rate: f64,
 ) -> Result<headroom_pnsplit::PairQuote, Error> {
-    let bad = |flag: &str, v: f64, allowed: &str| {
-        Err(Error::Usage { flag: flag.into(), message: format!("{v}: {allowed}") })
-    };
-    if !(spot.is_finite() && spot > 0.0) {
-        return bad("--spot", spot, "must be > 0");
-    }
-    if !(strike.is_finite() && strike > 0.0) {
-        return bad("--strike", strike, "must be > 0");
-    }
-    if !(vol.is_finite() && (0.0..=20.0).contains(&vol)) {
-        return bad("--vol", vol, "must be within [0, 20]");
-    }
-    if !(days.is_finite() && days > 0.0) {
-        return bad("--days", days, "must be > 0");
-    }
-    if !(rate.is_finite() && (-1.0..=1.0).contains(&rate)) {
-        return bad("--rate", rate, "must be within [-1, 1]");
-    }
-    headroom_pnsplit::quote(spot, strike, vol, days / 365.0, rate)
-        .map_err(|e| Error::Usage { flag: "price".into(), message: e.to_string() })
+    headroom_montecarlo::price::PriceInput { spot, strike, vol, days, rate }.quote()
 }
 
 fn price(a: &PriceArgs) -> Result<(), Error> {
@@ -501,12 +482,7 @@ fn position(a: &PositionArgs) -> Result<(), Error> {
         oracle_minutes: a.oracle_minutes,
         gap: a.gap,
     };
-    let mut r = input.report()?;
-    if let Some(n) = a.mc {
-        let (p, se) = input.mc(n, None)?;
-        r.p_liq_mc = Some(p);
-        r.p_liq_mc_se = Some(se);
-    }
+    let r = input.report_with_mc(a.mc, None)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
         return Ok(());

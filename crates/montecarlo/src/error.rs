@@ -82,7 +82,8 @@ fn full_disk_hint(e: &std::io::Error) -> &'static str {
 }
 
 impl Error {
-    /// Whether the error is the user's input (exit code 2) rather than the environment's.
+    /// Whether the error is the user's input (exit code 2) rather than the environment's or an
+    /// interruption.
     pub fn is_input_error(&self) -> bool {
         !matches!(self, Error::Write { .. } | Error::Interrupted)
     }

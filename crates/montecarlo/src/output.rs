@@ -435,6 +435,13 @@ fn write_events_csv(file: &Path, events: &Events, disk: &Disk) -> Result<()> {
     w.flush().map_err(|e| Error::write(file, e))
 }
 
+/// The manifest.json of an in-memory `result` (what [`write_result`] writes for it).
+pub fn manifest_of(info: &RunInfo, result: &RunResult, opts: &WriteOptions) -> serde_json::Value {
+    let n = result.metrics.first().map_or(0, |v| v.len()) as u64;
+    let wall = opts.wall_seconds.unwrap_or(0.0);
+    manifest(info, &result.kinds, result.first_path, n, opts, wall, !result.windows.is_empty())
+}
+
 fn manifest(
     info: &RunInfo,
     kinds: &[WorldKind],

@@ -208,6 +208,18 @@ close_factor = 1.0
         crate::ExperimentSpec::parse(&text, std::path::Path::new("position --mc"))
     }
 
+    /// The closed forms and, with `mc = Some(n)`, the simulation over `n` paths (`p_liq_mc`,
+    /// `p_liq_mc_se`): the answers of `headroom position [--mc N]`.
+    pub fn report_with_mc(&self, mc: Option<u64>, threads: Option<usize>) -> Result<PositionReport> {
+        let mut r = self.report()?;
+        if let Some(n) = mc {
+            let (p, se) = self.mc(n, threads)?;
+            r.p_liq_mc = Some(p);
+            r.p_liq_mc_se = Some(se);
+        }
+        Ok(r)
+    }
+
     /// The simulated probability of liquidation within the horizon and its standard error, from
     /// the same engine as `headroom run`.
     pub fn mc(&self, paths: u64, threads: Option<usize>) -> Result<(f64, f64)> {

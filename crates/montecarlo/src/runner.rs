@@ -379,6 +379,7 @@ impl Experiment {
                 .install(work)?,
             None => work()?,
         }
+        check_cancel(opts.cancel)?;
         let mut events = events.into_inner().unwrap_or_else(|e| e.into_inner());
         events.sort_by_key(|(path, kind, _, seq)| (*path, *kind, *seq));
         Ok(events.into_iter().map(|(p, k, e, _)| (p, k, e)).collect())
@@ -643,6 +644,26 @@ lt = 0.8
         for k in 0..full.kinds.len() {
             assert_eq!(part.metrics[k][..], full.metrics[k][70..101]);
         }
+    }
+
+    #[test]
+    fn a_cancelled_run_stops_between_chunks_and_gives_no_result() {
+        let exp = small();
+        let stop = AtomicBool::new(false);
+        let done = std::sync::atomic::AtomicU64::new(0);
+        // The flag is set when the first chunk finishes: one thread runs the chunks in order, so
+        // the second chunk and the rest are skipped.
+        let tick = |k: u64| {
+            done.fetch_add(k, Ordering::Relaxed);
+            stop.store(true, Ordering::Relaxed);
+        };
+        let o = RunOptions { progress: Some(&tick), cancel: Some(&stop), ..opts(0..exp.spec.paths(), 1) };
+        assert!(matches!(exp.run(&o), Err(Error::Interrupted)));
+        assert_eq!(done.load(Ordering::Relaxed), CHUNK as u64);
+        // A flag that stays clear changes nothing.
+        let clear = AtomicBool::new(false);
+        let o = RunOptions { cancel: Some(&clear), ..opts(0..exp.spec.paths(), 2) };
+        assert_eq!(exp.run(&o).unwrap().metrics, exp.run(&opts(0..exp.spec.paths(), 1)).unwrap().metrics);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! Points are the Cartesian product, the first key varying slowest (keys in file order sorted
 //! alphabetically by TOML's table order). Every point is built and validated before any runs.
 
-use crate::columns::{fmt_f64, summary_fields, SUMMARY_HEADER};
+use crate::columns::{fmt_f64, summary_fields, SummaryRow, SUMMARY_HEADER};
 use crate::error::{Error, Result};
 use crate::output::{check_disk, csv_err, csv_writer, write_atomically};
 use crate::runner::{Experiment, RunOptions};
@@ -44,10 +44,15 @@ fn set_path(table: &mut toml::Table, key: &str, value: toml::Value) -> std::resu
 /// the file's.
 pub fn load_sweep(file: &Path, paths: Option<u64>, seed: Option<u64>) -> Result<Sweep> {
     let text = std::fs::read_to_string(file).map_err(|e| Error::read(file, e))?;
+    load_sweep_text(&text, file, paths, seed)
+}
+
+/// [`load_sweep`] of an experiment's text; `file` names it in errors and resolves relative paths.
+pub fn load_sweep_text(text: &str, file: &Path, paths: Option<u64>, seed: Option<u64>) -> Result<Sweep> {
     let parse_err = |message: String| Error::Parse { file: file.to_path_buf(), message };
     let mut base: toml::Table = text.parse().map_err(|e: toml::de::Error| parse_err(e.to_string()))?;
     // The whole file must be a valid experiment first (unknown keys, missing fields).
-    ExperimentSpec::parse(&text, file)?;
+    ExperimentSpec::parse(text, file)?;
     let invalid = |p: String| Error::Invalid { file: file.to_path_buf(), problems: vec![p] };
     let grid = match base.remove("sweep") {
         Some(toml::Value::Table(t)) if !t.is_empty() => t,
@@ -109,7 +114,7 @@ pub fn load_sweep(file: &Path, paths: Option<u64>, seed: Option<u64>) -> Result<
     Ok(Sweep { keys, points })
 }
 
-fn value_text(v: &toml::Value, fb: &mut ryu::Buffer) -> String {
+pub(crate) fn value_text(v: &toml::Value, fb: &mut ryu::Buffer) -> String {
     match v {
         toml::Value::Float(f) => fmt_f64(fb, *f).to_string(),
         toml::Value::Integer(i) => i.to_string(),
@@ -158,48 +163,92 @@ pub fn run_sweep_with(
         let mut results = Vec::with_capacity(sweep.points.len());
         for (_, exp) in &sweep.points {
             std::fs::create_dir(&rows_dir).map_err(|e| Error::write(&rows_dir, e))?;
-            let mut store = RowStore::create(&rows_dir, &exp.kinds(), 0, disk)?;
-            let opts = RunOptions { paths: 0..exp.spec.paths(), event_paths: 0, ..*run };
-            exp.run_blocks(&opts, &mut store)?;
-            results.push(store.summary(exp.se_method(), run.cancel)?);
-            drop(store);
+            let store = RowStore::create(&rows_dir, &exp.kinds(), 0, disk)?;
+            results.push(point_summary(exp, run, store)?);
             std::fs::remove_dir_all(&rows_dir).map_err(|e| Error::write(&rows_dir, e))?;
         }
-        let wall = started.elapsed().as_secs_f64();
-        let file = dir.join("sweep.csv");
-        let mut w = csv_writer(&file, disk)?;
-        let mut header: Vec<&str> = sweep.keys.iter().map(String::as_str).collect();
-        header.extend(SUMMARY_HEADER);
-        w.write_record(&header).map_err(|e| csv_err(&file, e))?;
-        let mut fb = ryu::Buffer::new();
-        for ((values, _), rows) in sweep.points.iter().zip(&results) {
-            let grid: Vec<String> = values.iter().map(|v| value_text(v, &mut fb)).collect();
-            for r in rows {
-                let mut row = grid.clone();
-                row.extend(summary_fields(r));
-                w.write_record(&row).map_err(|e| csv_err(&file, e))?;
-            }
-        }
-        w.flush().map_err(|e| Error::write(&file, e))?;
-        drop(w);
-        let first = &sweep.points[0].1;
-        let manifest = serde_json::json!({
-            "name": first.spec.name,
-            "experiment_file": first.file.display().to_string(),
-            "sweep_keys": sweep.keys,
-            "points": sweep.points.len(),
-            "seed": first.spec.seed,
-            "paths": first.spec.paths(),
-            "configs": sweep.points.iter().map(|(_, e)| serde_json::to_value(&e.spec).unwrap_or_default()).collect::<Vec<_>>(),
-            "version": env!("CARGO_PKG_VERSION"),
-            "git_commit": git_commit,
-            "generator": headroom_market::rng::GENERATOR_NAME,
-            "wall_seconds": wall,
-            "files": ["sweep.csv", "manifest.json"],
-        });
-        let mf = dir.join("manifest.json");
-        let text = serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n";
-        disk.write_file(&mf, text.as_bytes()).map_err(|e| Error::write(&mf, e))?;
+        write_sweep_files(dir, sweep, &results, started.elapsed().as_secs_f64(), git_commit, disk)?;
         check_cancel(run.cancel)
     })
+}
+
+/// One point's summary rows: its paths run into `store` (spilled rows, so memory does not grow
+/// with the number of paths) and summarised from it.
+fn point_summary(exp: &Experiment, run: &RunOptions, mut store: RowStore) -> Result<Vec<SummaryRow>> {
+    let opts = RunOptions { paths: 0..exp.spec.paths(), event_paths: 0, ..*run };
+    exp.run_blocks(&opts, &mut store)?;
+    store.summary(exp.se_method(), run.cancel)
+}
+
+/// Runs every point and returns its summary rows, point by point, without writing a sweep
+/// folder (each point's rows spilled to a temporary folder); `run` gives the threads, progress
+/// and cancellation (a set flag stops the sweep with [`Error::Interrupted`]).
+pub fn sweep_summaries(sweep: &Sweep, run: &RunOptions) -> Result<Vec<Vec<SummaryRow>>> {
+    let mut results = Vec::with_capacity(sweep.points.len());
+    for (_, exp) in &sweep.points {
+        results.push(point_summary(exp, run, RowStore::temporary(&exp.kinds(), 0)?)?);
+    }
+    Ok(results)
+}
+
+/// Writes the sweep folder `out` (sweep.csv and manifest.json) from every point's summary rows,
+/// under the rules of [`crate::target`]; `wall` is the sweep's wall time, seconds.
+pub fn write_sweep(
+    out: &Path,
+    sweep: &Sweep,
+    results: &[Vec<SummaryRow>],
+    wall: f64,
+    git_commit: &str,
+) -> Result<()> {
+    check_folder(out, OutputKind::Sweep)?;
+    let disk = Disk::real();
+    write_atomically(out, OutputKind::Sweep, |dir| {
+        write_sweep_files(dir, sweep, results, wall, git_commit, &disk)
+    })
+}
+
+/// sweep.csv and manifest.json into the folder `dir`.
+fn write_sweep_files(
+    dir: &Path,
+    sweep: &Sweep,
+    results: &[Vec<SummaryRow>],
+    wall: f64,
+    git_commit: &str,
+    disk: &Disk,
+) -> Result<()> {
+    let file = dir.join("sweep.csv");
+    let mut w = csv_writer(&file, disk)?;
+    let mut header: Vec<&str> = sweep.keys.iter().map(String::as_str).collect();
+    header.extend(SUMMARY_HEADER);
+    w.write_record(&header).map_err(|e| csv_err(&file, e))?;
+    let mut fb = ryu::Buffer::new();
+    for ((values, _), rows) in sweep.points.iter().zip(results) {
+        let grid: Vec<String> = values.iter().map(|v| value_text(v, &mut fb)).collect();
+        for r in rows {
+            let mut row = grid.clone();
+            row.extend(summary_fields(r));
+            w.write_record(&row).map_err(|e| csv_err(&file, e))?;
+        }
+    }
+    w.flush().map_err(|e| Error::write(&file, e))?;
+    drop(w);
+    let first = &sweep.points[0].1;
+    let manifest = serde_json::json!({
+        "name": first.spec.name,
+        "experiment_file": first.file.display().to_string(),
+        "sweep_keys": sweep.keys,
+        "points": sweep.points.len(),
+        "seed": first.spec.seed,
+        "paths": first.spec.paths(),
+        "configs": sweep.points.iter().map(|(_, e)| serde_json::to_value(&e.spec).unwrap_or_default()).collect::<Vec<_>>(),
+        "version": env!("CARGO_PKG_VERSION"),
+        "git_commit": git_commit,
+        "generator": headroom_market::rng::GENERATOR_NAME,
+        "wall_seconds": wall,
+        "files": ["sweep.csv", "manifest.json"],
+    });
+    let mf = dir.join("manifest.json");
+    let text = serde_json::to_string_pretty(&manifest).unwrap_or_default() + "\n";
+    disk.write_file(&mf, text.as_bytes()).map_err(|e| Error::write(&mf, e))?;
+    Ok(())
 }

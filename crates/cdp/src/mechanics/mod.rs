@@ -20,7 +20,7 @@ mod maker;
 
 pub use absorb::absorb;
 pub use direct::direct;
-pub use liquity::liquity;
+pub use liquity::{liquity, liquity_recovery, pool_available, MIN_IN_POOL_USD};
 pub use maker::*;
 
 /// What one liquidation does to a position and who receives what.

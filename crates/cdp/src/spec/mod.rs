@@ -199,6 +199,10 @@ pub struct CdpSpec {
     /// liquity-v2: penalty of a redistribution, [0, 1].
     #[serde(default)]
     pub penalty_redistribution: Option<f64>,
+    /// liquity-v1: critical collateral ratio, [1, 10]: recovery mode while the system's total
+    /// collateral ratio is below it (default 1.5).
+    #[serde(default)]
+    pub ccr: Option<f64>,
     /// compound-v3: `liquidationFactor`, (0, 1]: absorb credits `collateral value x factor`.
     #[serde(default)]
     pub liquidation_factor: Option<f64>,
@@ -280,6 +284,7 @@ impl CdpSpec {
             gas_comp_eth: None,
             penalty_sp: None,
             penalty_redistribution: None,
+            ccr: None,
             liquidation_factor: None,
             store_front_price_factor: None,
             latency_steps: 0,

@@ -75,6 +75,9 @@ impl CdpParams {
                     v.push(("penalty_sp", p.sp.to_string()));
                     v.push(("penalty_redistribution", p.redistribution.to_string()));
                 }
+                if let Some(ccr) = l.ccr {
+                    v.push(("ccr", ccr.to_string()));
+                }
             }
             Mechanism::Absorb(a) => {
                 v.push(("liquidation_factor", a.liquidation_factor.to_string()));
@@ -219,6 +222,9 @@ pub struct LiquityParams {
     pub gas_comp_eth: f64,
     /// v2's penalties (v1: the pool or the other troves take all the collateral).
     pub penalties: Option<LiquityPenalties>,
+    /// v1's critical collateral ratio: recovery mode while the system's TCR is below it (v2 has
+    /// no recovery mode: None).
+    pub ccr: Option<f64>,
 }
 
 /// Liquity v2's liquidation penalties.

@@ -15,6 +15,7 @@ const MAKER: &[Protocol] = &[Maker2020, Maker2021];
 const FLIP: &[Protocol] = &[Maker2020];
 const CLIP: &[Protocol] = &[Maker2021];
 const LIQUITY: &[Protocol] = &[LiquityV1, LiquityV2];
+const LIQUITY1: &[Protocol] = &[LiquityV1];
 const LIQUITY2: &[Protocol] = &[LiquityV2];
 const COMP: &[Protocol] = &[CompoundV3];
 /// Presets whose liquidators may decline (Compound's absorb and Maker's flip bids are not
@@ -22,7 +23,7 @@ const COMP: &[Protocol] = &[CompoundV3];
 const PROFIT: &[Protocol] = &[AaveV3, Generic, Maker2021, LiquityV1, LiquityV2];
 
 /// Each optional key and the presets it applies to, in the order of the keys' documentation.
-fn applicable(s: &CdpSpec) -> [(&'static str, bool, &'static [Protocol]); 30] {
+fn applicable(s: &CdpSpec) -> [(&'static str, bool, &'static [Protocol]); 31] {
     [
         ("lt", s.lt.is_some(), ALL),
         ("bonus", s.bonus.is_some(), DIRECT),
@@ -52,6 +53,7 @@ fn applicable(s: &CdpSpec) -> [(&'static str, bool, &'static [Protocol]); 30] {
         ("gas_comp_eth", s.gas_comp_eth.is_some(), LIQUITY),
         ("penalty_sp", s.penalty_sp.is_some(), LIQUITY2),
         ("penalty_redistribution", s.penalty_redistribution.is_some(), LIQUITY2),
+        ("ccr", s.ccr.is_some(), LIQUITY1),
         ("liquidation_factor", s.liquidation_factor.is_some(), COMP),
         ("store_front_price_factor", s.store_front_price_factor.is_some(), COMP),
     ]
@@ -240,6 +242,8 @@ impl CdpSpec {
                 if v2 { 0.0375 } else { 0.0 },
             )?,
             penalties,
+            // LiquityBase.sol: CCR 150%.
+            ccr: if v2 { None } else { Some(pick("ccr", self.ccr, Range::closed(1.0, 10.0), 1.5)?) },
         })
     }
 

@@ -26,12 +26,12 @@ impl CdpWorld {
             return true;
         }
         let lt = self.params.lt;
-        let theta_liq = x * st.a / st.g - st.bb / lt;
+        let theta_liq = self.liquidation_price(x) * st.a / st.g - st.bb / lt;
         let theta_top = match self.params.topup {
             Some(t) => x * st.a / (st.g * t.target_hf) - st.bb / lt,
             None => theta_liq,
         };
-        st.next_key > theta_top
+        st.next_key > theta_top.min(theta_liq)
             || st.q[Kind::Liq as usize].watch.peek().is_some_and(|e| e.key > theta_liq)
             || st.q[Kind::Top as usize].watch.peek().is_some_and(|e| e.key > theta_top)
     }
@@ -58,7 +58,7 @@ impl CdpWorld {
                 self.pop_due(step);
             }
             self.pop_parked(x);
-            self.discover(step, x);
+            self.discover(step, x, self.liquidation_price(x));
             self.apply_topups(ctx, round, x, p, events);
             self.apply_liquidations(ctx, round, x, p, market, rng, events, &mut block, &mut acted);
             if block > 0.0 {
@@ -79,7 +79,7 @@ impl CdpWorld {
                 market.cache_price();
                 let (x, p) = (market.oracle_price(), market.price());
                 self.pop_parked(x);
-                self.discover(step, x);
+                self.discover(step, x, self.liquidation_price(x));
                 self.apply_topups(ctx, round, x, p, events);
                 let (mut block, mut acted) = (0.0, false);
                 self.apply_liquidations(ctx, round, x, p, market, rng, events, &mut block, &mut acted);
@@ -227,28 +227,46 @@ impl CdpWorld {
         let lt = self.params.lt;
         let params = self.params;
         let now_s = ctx.time_years * SECONDS_PER_YEAR;
+        // Liquity v1's recovery mode, as of the round's start (a liquidation batch), until a
+        // liquidation brings the TCR back to the CCR.
+        let mut recovery = self.recovery_tcr(x).is_some();
+        if let Mechanism::Liquity(_) = params.mechanism {
+            // Lowest ICR first (TroveManager's liquidation sequence): the highest key.
+            let mut cand = std::mem::take(&mut self.st.q[Kind::Liq as usize].cand);
+            cand.sort_by(|&a, &b| self.key_of(b).total_cmp(&self.key_of(a)).then(a.cmp(&b)));
+            self.st.q[Kind::Liq as usize].cand = cand;
+        }
         for i in 0..self.st.q[Kind::Liq as usize].cand.len() {
             let s = self.st.q[Kind::Liq as usize].cand[i];
             if self.st.slots[s as usize].phase(Kind::Liq) != Phase::Ready {
                 continue;
             }
             let (c, d) = (self.coll_of(s), self.debt_of(s));
-            if !(c * x * lt < d) {
+            if !(c * x * lt < d) && !recovery {
                 self.watch(Kind::Liq, s);
                 continue;
             }
-            if self.st.budget == 0 {
-                self.defer(s, ctx.step as u64);
-                continue;
-            }
+            let step = ctx.step as u64;
             let wrongful = c * p * lt >= d;
             let out = match &params.mechanism {
                 Mechanism::Direct(dp) => mechanics::direct(dp, lt, c, d, x),
                 // Liquity never liquidates the last trove (TroveManager `_closeTrove`:
                 // `_requireMoreThanOneTroveInSystem`, v1 and v2).
                 Mechanism::Liquity(_) if self.open_positions() <= 1 => None,
-                Mechanism::Liquity(lp) => Some(mechanics::liquity(lp, c, d, x, p, self.st.pool)),
+                Mechanism::Liquity(lp) => {
+                    let pool = mechanics::pool_available(self.st.pool);
+                    if recovery {
+                        let tcr = self.tcr(x);
+                        mechanics::liquity_recovery(lp, 1.0 / lt, c, d, x, p, pool, tcr)
+                    } else {
+                        Some(mechanics::liquity(lp, c, d, x, p, pool))
+                    }
+                }
                 Mechanism::Absorb(ap) => Some(mechanics::absorb(ap, c, d, x)),
+                _ if self.st.budget == 0 => {
+                    self.defer(s, step);
+                    continue;
+                }
                 Mechanism::Clip(cp) => {
                     let tab = d * (1.0 + cp.chop);
                     let incentive = cp.tip_usd + cp.chip * tab;
@@ -303,6 +321,10 @@ impl CdpWorld {
                 self.park(s, x);
                 continue;
             };
+            if self.st.budget == 0 {
+                self.defer(s, step);
+                continue;
+            }
             if !self.profitable(&o, p, market.liquidity()) {
                 self.park(s, x);
                 continue;
@@ -333,8 +355,37 @@ impl CdpWorld {
             if o.closed && redistributes {
                 self.redistribute(o.redistributed_coll, o.redistributed_debt);
             }
+            if recovery {
+                recovery = self.recovery_tcr(x).is_some();
+            }
         }
         self.st.q[Kind::Liq as usize].cand.clear();
+    }
+
+    /// The system's total collateral ratio at oracle price `x`: the open troves' collateral value
+    /// over their debt.
+    fn tcr(&self, x: f64) -> f64 {
+        self.open_collateral() * x / (self.st.g * self.open_norm_debt())
+    }
+
+    /// Liquity v1 in recovery mode at oracle price `x`: the TCR, when below the CCR.
+    fn recovery_tcr(&self, x: f64) -> Option<f64> {
+        let Mechanism::Liquity(lp) = &self.params.mechanism else { return None };
+        let ccr = lp.ccr?;
+        let tcr = self.tcr(x);
+        (tcr < ccr).then_some(tcr)
+    }
+
+    /// The price at which positions are found liquidatable: the oracle's, except in Liquity v1's
+    /// recovery mode with deposits in the pool, where troves under the TCR (not only the MCR) may
+    /// go: `x MCR / TCR` when the TCR is above the MCR (ICR < T is `c (x MCR / T) LT < d`).
+    pub(super) fn liquidation_price(&self, x: f64) -> f64 {
+        match self.recovery_tcr(x) {
+            Some(tcr) if mechanics::pool_available(self.st.pool) > 0.0 && tcr * self.params.lt > 1.0 => {
+                x / (tcr * self.params.lt)
+            }
+            _ => x,
+        }
     }
 
     /// Hands slot `s` (`c` units, `d` USD) to an auction of tab `tab`: one exit, the keeper's

@@ -129,7 +129,7 @@ impl CdpWorld {
     }
 
     #[inline]
-    fn key_of(&self, s: u32) -> f64 {
+    pub(super) fn key_of(&self, s: u32) -> f64 {
         let sl = &self.st.slots[s as usize];
         sl.d0 / (sl.c0 * self.params.lt)
     }
@@ -259,18 +259,21 @@ impl CdpWorld {
         }
     }
 
-    /// Positions the threshold has reached: from the cursor (each becomes a slot) and from the
-    /// heaps.
-    pub(super) fn discover(&mut self, step: u64, x: f64) {
+    /// Positions the threshold has reached at oracle price `x` (liquidations at `x_liq`, see
+    /// `liquidation_price`): from the cursor (each becomes a slot) and from the heaps.
+    pub(super) fn discover(&mut self, step: u64, x: f64, x_liq: f64) {
         let lt = self.params.lt;
         let (a, g, bb) = (self.st.a, self.st.g, self.st.bb);
-        let theta_liq = x * a / g - bb / lt;
+        let theta_liq = x_liq * a / g - bb / lt;
         let topup = self.params.topup;
         let theta_top = match topup {
             Some(t) => x * a / (g * t.target_hf) - bb / lt,
             None => theta_liq,
         };
-        while self.book.liq0[self.st.cursor] > theta_top {
+        // Top-up targets are above the liquidation threshold (theta_top <= theta_liq), except
+        // in Liquity's recovery mode.
+        let theta = theta_top.min(theta_liq);
+        while self.book.liq0[self.st.cursor] > theta {
             let j = self.st.cursor;
             self.st.cursor += 1;
             let (c0, d0, k0) = (self.book.coll[j], self.book.debt[j], self.book.liq0[j]);
@@ -281,14 +284,16 @@ impl CdpWorld {
             self.st.touched_d0 += d0;
             self.st.touched_open += 1;
             if topup.is_some() {
-                self.trigger(Kind::Top, s, step);
-                if k0 > theta_liq {
-                    self.trigger(Kind::Liq, s, step);
+                if k0 > theta_top {
+                    self.trigger(Kind::Top, s, step);
                 } else {
-                    self.watch(Kind::Liq, s);
+                    self.watch(Kind::Top, s);
                 }
-            } else {
+            }
+            if k0 > theta_liq {
                 self.trigger(Kind::Liq, s, step);
+            } else {
+                self.watch(Kind::Liq, s);
             }
         }
         self.st.next_key = self.book.liq0[self.st.cursor];

@@ -64,6 +64,7 @@ fn keys() -> Vec<(&'static str, Vec<Protocol>, [f64; 2], Set)> {
         ("gas_comp_eth", liquity.clone(), [0.0, HUGE], |s, v| s.gas_comp_eth = Some(v)),
         ("penalty_sp", vec![LiquityV2], [0.0, 1.0], |s, v| s.penalty_sp = Some(v)),
         ("penalty_redistribution", vec![LiquityV2], [0.0, 1.0], |s, v| s.penalty_redistribution = Some(v)),
+        ("ccr", vec![LiquityV1], [1.0, 10.0], |s, v| s.ccr = Some(v)),
         ("liquidation_factor", vec![CompoundV3], [TINY, 1.0], |s, v| s.liquidation_factor = Some(v)),
         ("store_front_price_factor", vec![CompoundV3], [0.0, 1.0], |s, v| {
             s.store_front_price_factor = Some(v)

@@ -223,9 +223,10 @@ pub struct CdpSpec {
     #[serde(default)]
     pub gas_usd: f64,
     /// Liquidators act only when what they receive covers the repaid debt, gas and the slippage
-    /// of selling it alone.
+    /// of selling it alone (default: true where the protocol leaves the choice to them, aave-v3,
+    /// maker-2021 and liquity; false for generic).
     #[serde(default)]
-    pub profit_check: bool,
+    pub profit_check: Option<bool>,
     /// Relative oracle move, (0, 1), after which a declined liquidation is considered again
     /// (default 0.01).
     #[serde(default)]
@@ -243,9 +244,10 @@ pub struct CdpSpec {
     /// Annual borrow rate, [0, 10], simple (non-compounding) accrual: `interest_usd`.
     #[serde(default)]
     pub borrow_rate: f64,
-    /// The oracle the CDP reads (the runner builds the market's oracle from it).
-    #[serde(default)]
-    pub oracle: OracleModel,
+    /// The oracle the CDP reads (the runner builds the market's oracle from it); default: the one
+    /// the protocol reads ([`CdpSpec::oracle_model`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oracle: Option<OracleModel>,
     /// Injected bad prints on top of the oracle.
     #[serde(default)]
     pub oracle_errors: Vec<BadPrint>,
@@ -290,14 +292,30 @@ impl CdpSpec {
             latency_steps: 0,
             max_liquidations_per_step: None,
             gas_usd: 0.0,
-            profit_check: false,
+            profit_check: None,
             profit_recheck_move: None,
             topup_target_hf: None,
             topup_restore_hf: None,
             topup_latency_steps: 0,
             borrow_rate: 0.0,
-            oracle: OracleModel::Spot,
+            oracle: None,
             oracle_errors: Vec::new(),
+        }
+    }
+
+    /// The oracle the CDP reads: the one given, or the one the protocol reads (docs/MODEL.md,
+    /// Defaults as deployed): Maker's OSM with its one-hour hop; Chainlink's ETH/USD feed (0.5%
+    /// deviation, 1 h heartbeat) for Aave, Compound and Liquity; the spot price for generic.
+    pub fn oracle_model(&self) -> OracleModel {
+        if let Some(o) = &self.oracle {
+            return o.clone();
+        }
+        match self.protocol {
+            Protocol::Maker2020 | Protocol::Maker2021 => OracleModel::Osm { hop_hours: 1.0 },
+            Protocol::AaveV3 | Protocol::CompoundV3 | Protocol::LiquityV1 | Protocol::LiquityV2 => {
+                OracleModel::Heartbeat { deviation: 0.005, heartbeat_hours: 1.0 }
+            }
+            Protocol::Generic => OracleModel::Spot,
         }
     }
 

@@ -3,7 +3,7 @@
 
 use super::Protocol;
 
-/// The resolved parameters of the CDP world.
+/// The resolved parameters of the CDP world (the oracle is [`super::CdpSpec::oracle_model`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CdpParams {
     /// The preset.

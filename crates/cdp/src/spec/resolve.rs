@@ -84,7 +84,7 @@ impl CdpSpec {
                 return Err(not_applicable(key, proto, ok));
             }
         }
-        if self.profit_check && !PROFIT.contains(&proto) {
+        if self.profit_check == Some(true) && !PROFIT.contains(&proto) {
             return Err(not_applicable("profit_check", proto, PROFIT));
         }
         let default_lt = match proto {
@@ -104,7 +104,7 @@ impl CdpSpec {
         let liquidator = self.liquidator()?;
         let topup = self.topup()?;
         let borrow_rate = Range::closed(0.0, 10.0).check("borrow_rate", self.borrow_rate)?;
-        self.oracle.validate().map_err(|e| CdpError::Market { key: "oracle".into(), source: e })?;
+        self.oracle_model().validate().map_err(|e| CdpError::Market { key: "oracle".into(), source: e })?;
         for (i, b) in self.oracle_errors.iter().enumerate() {
             b.validate().map_err(|e| CdpError::Market { key: format!("oracle_errors[{i}]"), source: e })?;
         }
@@ -267,8 +267,11 @@ impl CdpSpec {
 
     /// The liquidators: latency, the step's bound, gas and the profitability check.
     fn liquidator(&self) -> Result<LiquidatorParams, CdpError> {
+        // Liquidators weigh profit by default where the protocol leaves it to them.
+        let profit_check =
+            self.profit_check.unwrap_or(PROFIT.contains(&self.protocol) && self.protocol != Generic);
         let gas_usd = Range::at_least(0.0).check("gas_usd", self.gas_usd)?;
-        if gas_usd > 0.0 && !self.profit_check {
+        if gas_usd > 0.0 && !profit_check {
             return Err(CdpError::invalid("gas_usd", gas_usd, "gas is used only with profit_check = true"));
         }
         let max_per_step = match self.max_liquidations_per_step {
@@ -282,7 +285,7 @@ impl CdpSpec {
             v => v,
         };
         let recheck_move = match self.profit_recheck_move {
-            Some(v) if !self.profit_check => {
+            Some(v) if !profit_check => {
                 return Err(CdpError::invalid("profit_recheck_move", v, "requires profit_check = true"))
             }
             Some(v) => Range::open(0.0, 1.0).check("profit_recheck_move", v)?,
@@ -292,7 +295,7 @@ impl CdpSpec {
             latency_steps: self.latency_steps,
             max_per_step,
             gas_usd,
-            profit_check: self.profit_check,
+            profit_check,
             recheck_move,
         })
     }

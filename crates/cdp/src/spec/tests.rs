@@ -69,7 +69,7 @@ fn errors_name_the_key_and_range() {
     s.gas_usd = 5.0;
     assert!(err(s).starts_with("gas_usd = 5: "));
     let mut s = CdpSpec::preset(Protocol::CompoundV3);
-    s.profit_check = true;
+    s.profit_check = Some(true);
     assert!(err(s).starts_with("profit_check does not apply"));
     let mut s = CdpSpec::preset(Protocol::Generic);
     s.topup_target_hf = Some(1.2);
@@ -93,4 +93,32 @@ fn errors_name_the_key_and_range() {
     let mut s = CdpSpec::preset(Protocol::LiquityV1);
     s.penalty_sp = Some(0.05);
     assert!(err(s).starts_with("penalty_sp does not apply to protocol \"liquity-v1\""));
+}
+
+#[test]
+fn presets_read_the_oracle_their_protocol_reads_and_weigh_profit_where_it_is_theirs_to() {
+    // Maker's OSM (one-hour hop); Chainlink's ETH/USD (0.5%, 1 h) for Aave, Compound and
+    // Liquity; the spot price for generic (B1).
+    for (proto, oracle, profit) in [
+        (Protocol::Maker2020, OracleModel::Osm { hop_hours: 1.0 }, false),
+        (Protocol::Maker2021, OracleModel::Osm { hop_hours: 1.0 }, true),
+        (Protocol::AaveV3, OracleModel::Heartbeat { deviation: 0.005, heartbeat_hours: 1.0 }, true),
+        (Protocol::CompoundV3, OracleModel::Heartbeat { deviation: 0.005, heartbeat_hours: 1.0 }, false),
+        (Protocol::LiquityV1, OracleModel::Heartbeat { deviation: 0.005, heartbeat_hours: 1.0 }, true),
+        (Protocol::LiquityV2, OracleModel::Heartbeat { deviation: 0.005, heartbeat_hours: 1.0 }, true),
+        (Protocol::Generic, OracleModel::Spot, false),
+    ] {
+        let s = CdpSpec::preset(proto);
+        assert_eq!(s.oracle_model(), oracle, "{proto}");
+        assert_eq!(s.resolve().unwrap().liquidator.profit_check, profit, "{proto}");
+    }
+    // Given keys win; profit_check = false is accepted everywhere, true only where it applies.
+    let mut s = CdpSpec::preset(Protocol::AaveV3);
+    s.oracle = Some(OracleModel::Spot);
+    s.profit_check = Some(false);
+    assert_eq!(s.oracle_model(), OracleModel::Spot);
+    assert!(!s.resolve().unwrap().liquidator.profit_check);
+    let mut s = CdpSpec::preset(Protocol::CompoundV3);
+    s.profit_check = Some(false);
+    s.validate().unwrap();
 }

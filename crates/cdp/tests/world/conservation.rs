@@ -88,11 +88,11 @@ fn spec_of(c: &Case, total_debt: f64) -> CdpSpec {
     }
     let profit_ok = !matches!(c.protocol, Protocol::Maker2020 | Protocol::CompoundV3);
     if let (Some(g), true) = (c.gas, profit_ok) {
-        s.profit_check = true;
+        s.profit_check = Some(true);
         s.gas_usd = g;
     }
     s.borrow_rate = c.rate;
-    s.oracle = oracle_model(c.oracle);
+    s.oracle = Some(oracle_model(c.oracle));
     if let Some(e) = c.bad {
         s.oracle_errors.push(BadPrint {
             start_hours: 2.0,

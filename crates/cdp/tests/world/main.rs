@@ -11,10 +11,10 @@ mod ledger;
 mod passage;
 mod presets;
 
-use headroom_cdp::{CdpSpec, CdpWorld};
+use headroom_cdp::{CdpSpec, CdpWorld, Protocol};
 use headroom_market::{
-    stream, Borrower, Cohort, Event, EventSink, Exogenous, Liquidity, PathMetrics, PathRng, Primitive,
-    ProcessSpec, Purpose, StepCtx, WorldEnv, WorldMarket,
+    stream, Borrower, Cohort, Event, EventSink, Exogenous, Liquidity, OracleModel, PathMetrics, PathRng,
+    Primitive, ProcessSpec, Purpose, StepCtx, WorldEnv, WorldMarket,
 };
 use std::path::Path;
 
@@ -63,7 +63,7 @@ impl Gbm {
             self.s0,
             self.liquidity.clone(),
             None,
-            &spec.oracle,
+            &spec.oracle_model(),
             &spec.oracle_errors,
             self.dt,
         );
@@ -129,10 +129,21 @@ pub fn run_returns_path(
     check: impl FnMut(usize, &CdpWorld, &WorldMarket),
 ) -> (PathMetrics, Vec<Event>) {
     let mut rw = stream(7, path, Purpose::World(0));
-    let mut m = WorldMarket::new(s0, liquidity, None, &spec.oracle, &spec.oracle_errors, dt);
+    let mut m = WorldMarket::new(s0, liquidity, None, &spec.oracle_model(), &spec.oracle_errors, dt);
     let mut sink = EventSink::new(true);
     let out = drive(world, &mut m, &mut rw, &mut sink, dt, returns.len(), returns.iter().copied(), check);
     (out, sink.take())
+}
+
+/// A preset with the spot price for its oracle and liquidators that do not weigh profit: the
+/// mechanism alone, for the hand-computed cases.
+pub fn bare_preset(protocol: Protocol) -> CdpSpec {
+    let mut s = CdpSpec::preset(protocol);
+    s.oracle = Some(OracleModel::Spot);
+    if !matches!(protocol, Protocol::Maker2020 | Protocol::CompoundV3) {
+        s.profit_check = Some(false);
+    }
+    s
 }
 
 pub fn env(s0: f64, dt: f64, steps: usize) -> WorldEnv {

@@ -1,6 +1,6 @@
 //! Each preset's rules on scripted price paths, with the expected numbers computed by hand.
 
-use super::{cohort, env, run_returns, run_returns_path, HOUR};
+use super::{bare_preset, cohort, env, run_returns, run_returns_path, HOUR};
 use headroom_cdp::{CdpSpec, CdpWorld, Protocol};
 use headroom_market::{EventKind, Ledger, Liquidity};
 
@@ -40,7 +40,7 @@ fn ledger_balances(w: &CdpWorld) {
 fn maker_2020_flip_zero_bid_without_keepers_and_competitive_bids_with_them() {
     // 10 units, 1,000 DAI, liquidation ratio 150%: liquidation price 150. The price falls from 200
     // to 140 in the first hour: bite at 140, the flip settles 10 minutes later (next step).
-    let mut spec = CdpSpec::preset(Protocol::Maker2020);
+    let mut spec = bare_preset(Protocol::Maker2020);
     spec.keepers = Some(0);
     let returns = [ln(200.0, 140.0), 0.0, 0.0];
     let mut w = CdpWorld::new(&spec, &cohort(&[(10.0, 1000.0)]), &env(200.0, HOUR, 3)).unwrap();
@@ -91,7 +91,7 @@ fn maker_2020_keepers_fail_with_the_congestion_probability() {
     // fails with p_k = 1 - exp(-k / 30): the lot goes for a zero bid with probability p_k^2.
     // Expected zero-bid auctions per path: sum p_k^2 = 57.5865; variance sum p_k^2 (1 - p_k^2)
     // = 15.4856.
-    let mut spec = CdpSpec::preset(Protocol::Maker2020);
+    let mut spec = bare_preset(Protocol::Maker2020);
     spec.keepers = Some(2);
     spec.congestion_auctions = Some(30.0);
     let positions = vec![(1.0, 100.0); 100];
@@ -123,7 +123,7 @@ fn maker_2021_clip_takes_at_the_first_profitable_step_and_resets_past_tail() {
     // the first step with 168 x 0.99^k <= 138.6 is k = 20 (after 30 min), price 137.40837; they
     // take 1,130 / 137.40837 = 8.22366 units, 1.77634 go back. Fees: 301.13 + 8.22366 x 140 -
     // 1,130 = 322.44; the chop (130) is the protocol's income.
-    let spec = CdpSpec::preset(Protocol::Maker2021);
+    let spec = bare_preset(Protocol::Maker2021);
     let mut w = CdpWorld::new(&spec, &cohort(&[(10.0, 1000.0)]), &env(200.0, HOUR, 3)).unwrap();
     let returns = [ln(200.0, 140.0), 0.0, 0.0];
     let (m, ev) =
@@ -296,7 +296,7 @@ fn liquidators_skip_what_does_not_cover_gas_and_slippage() {
     // pays a bonus of 4.15 < 20: declined, and again after a further 1.6% fall; the large one
     // pays 830 and is liquidated.
     let mut spec = CdpSpec::preset(Protocol::Generic);
-    spec.profit_check = true;
+    spec.profit_check = Some(true);
     spec.gas_usd = 20.0;
     let positions = [(0.05, 83.0), (10.0, 16_600.0)];
     let returns = [ln(2500.0, 1900.0), ln(1900.0, 1870.0)];
@@ -325,7 +325,7 @@ fn maker_2021_clip_runs_in_its_own_time_whatever_the_step() {
     // of the debt, 206.88, the protocol covers). On one-minute steps the bark is at
     // 60 s, the reset at 5,460 s, the take at 7,170 s; on hourly steps at 3,600 s, 9,000 s and
     // 10,710 s: the same take.
-    let mut spec = CdpSpec::preset(Protocol::Maker2021);
+    let mut spec = bare_preset(Protocol::Maker2021);
     spec.keeper_margin = Some(0.6);
     for (start_hours, error) in [(0.0, -0.3), (1.5, 0.4 / 0.7 - 1.0)] {
         spec.oracle_errors.push(headroom_market::BadPrint {

@@ -219,9 +219,10 @@ pub struct CdpSpec {
     /// times [`LIQUIDATIONS_PER_BLOCK`]); the rest wait for the next step (`deferred`).
     #[serde(default)]
     pub max_liquidations_per_step: Option<u64>,
-    /// Gas cost of one liquidation, USD, >= 0 (requires `profit_check = true`).
+    /// The gas a liquidator weighs in its profit check, USD, >= 0 (requires `profit_check`;
+    /// default: `[market] gas_usd`, the gas each liquidation pays).
     #[serde(default)]
-    pub gas_usd: f64,
+    pub gas_usd: Option<f64>,
     /// Liquidators act only when what they receive covers the repaid debt, gas and the slippage
     /// of selling it alone (default: true where the protocol leaves the choice to them, aave-v3,
     /// maker-2021 and liquity; false for generic).
@@ -291,7 +292,7 @@ impl CdpSpec {
             store_front_price_factor: None,
             latency_steps: 0,
             max_liquidations_per_step: None,
-            gas_usd: 0.0,
+            gas_usd: None,
             profit_check: None,
             profit_recheck_move: None,
             topup_target_hf: None,

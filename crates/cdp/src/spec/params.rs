@@ -93,7 +93,9 @@ impl CdpParams {
                 None => format!("{LIQUIDATIONS_PER_BLOCK} a 12-second block of the step"),
             },
         ));
-        v.push(("gas_usd", l.gas_usd.to_string()));
+        if let Some(g) = l.gas_usd {
+            v.push(("gas_usd", g.to_string()));
+        }
         v.push(("profit_check", l.profit_check.to_string()));
         if l.profit_check {
             v.push(("profit_recheck_move", l.recheck_move.to_string()));
@@ -252,8 +254,8 @@ pub struct LiquidatorParams {
     pub latency_steps: u32,
     /// The most liquidations in one step (None: [`default_max_liquidations_per_step`]).
     pub max_per_step: Option<u64>,
-    /// Gas cost of one liquidation, USD.
-    pub gas_usd: f64,
+    /// The gas a liquidator weighs in its profit check, USD (None: the market's gas).
+    pub gas_usd: Option<f64>,
     /// Whether liquidators check profitability.
     pub profit_check: bool,
     /// Relative oracle move after which a declined liquidation is reconsidered.

@@ -270,9 +270,12 @@ impl CdpSpec {
         // Liquidators weigh profit by default where the protocol leaves it to them.
         let profit_check =
             self.profit_check.unwrap_or(PROFIT.contains(&self.protocol) && self.protocol != Generic);
-        let gas_usd = Range::at_least(0.0).check("gas_usd", self.gas_usd)?;
-        if gas_usd > 0.0 && !profit_check {
-            return Err(CdpError::invalid("gas_usd", gas_usd, "gas is used only with profit_check = true"));
+        let gas_usd = match self.gas_usd {
+            Some(g) => Some(Range::at_least(0.0).check("gas_usd", g)?),
+            None => None,
+        };
+        if let Some(g) = gas_usd.filter(|&g| g > 0.0 && !profit_check) {
+            return Err(CdpError::invalid("gas_usd", g, "gas is used only with profit_check = true"));
         }
         let max_per_step = match self.max_liquidations_per_step {
             Some(v) if !(1..=MAX_LIQUIDATIONS_PER_STEP).contains(&v) => {

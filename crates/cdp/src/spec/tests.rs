@@ -66,7 +66,7 @@ fn errors_name_the_key_and_range() {
     s.cut = Some(1.0);
     assert_eq!(err(s), "cut = 1: must be within (0, 1)");
     let mut s = CdpSpec::preset(Protocol::Generic);
-    s.gas_usd = 5.0;
+    s.gas_usd = Some(5.0);
     assert!(err(s).starts_with("gas_usd = 5: "));
     let mut s = CdpSpec::preset(Protocol::CompoundV3);
     s.profit_check = Some(true);

@@ -81,6 +81,7 @@ impl CdpWorld {
                                 let incentive = cp.tip_usd + cp.chip * a.tab;
                                 let mut ledger = Ledger::default();
                                 ledger.transfer(Party::Protocol, Party::Takers, incentive);
+                                self.gas(&mut ledger);
                                 let acc = &mut self.st.acc;
                                 acc.fees += incentive;
                                 acc.ledger.add(&ledger);
@@ -106,7 +107,8 @@ impl CdpWorld {
             }
             if let Some((taken, raised, ends)) = take {
                 let mv = AuctionMove { lot: a.lot, tab: a.tab, debt_left: a.debt_left, taken, raised, ends };
-                let ledger = mv.book(p);
+                let mut ledger = mv.book(p);
+                self.gas(&mut ledger);
                 let (to_lender, _) = mv.split();
                 let cover = mv.cover();
                 a.lot -= taken;

@@ -20,6 +20,10 @@ pub(super) struct Bulk {
     pub protocol_fee: f64,
     pub inv_lt: f64,
     pub inv_one_plus_bonus: f64,
+    /// Gas of each liquidation, USD (the market's frictions).
+    pub gas_usd: f64,
+    /// Share of each round's sale a searcher sandwiches.
+    pub frontrun_share: f64,
 }
 
 /// The events of a bulk round over the book's positions `range` (`(lt, g)` the threshold and
@@ -51,7 +55,13 @@ fn bulk_events(
                 oracle_price: x,
                 market_price: p,
                 wrongful: c * p * lt >= d,
-                ledger: booking::liquidation(c, d, &o, p, true),
+                ledger: {
+                    let mut l = booking::liquidation(c, d, &o, p, true);
+                    if k.gas_usd > 0.0 {
+                        l.gas(Party::Takers, k.gas_usd);
+                    }
+                    l
+                },
             });
         }
     }
@@ -99,6 +109,8 @@ struct BulkSums {
     seized_value: f64,
     /// Liquidations the step's bound pushed to the next step.
     deferred: u64,
+    /// The searchers' gain on the step's sales (sandwiches).
+    searcher: f64,
 }
 
 impl BulkSums {
@@ -125,8 +137,13 @@ impl Acc {
     /// the liquidators take the seized collateral for the repayment (the borrowers' equity pays
     /// the difference) and pay the slippage of selling it to the market.
     #[inline]
-    fn add_bulk(&mut self, b: &BulkSums, rounds: u32) {
-        let slippage = b.slippage - self.slippage;
+    fn add_bulk(&mut self, b: &BulkSums, k: &Bulk, rounds: u32) {
+        // What the market gained of the sellers' slippage (the searchers' part stays with the
+        // takers).
+        let slippage = b.slippage - self.slippage - b.searcher;
+        if k.gas_usd > 0.0 {
+            self.ledger.gas(Party::Takers, k.gas_usd * (b.exits - self.exits) as f64);
+        }
         self.hit += b.exits - self.exits;
         self.exits = b.exits;
         self.wrongful = b.wrongful;
@@ -166,7 +183,8 @@ impl CdpWorld {
         let mut acc = BulkSums::from(&self.st.acc);
         let mut cursor = self.st.cursor;
         let mut rounds: u32 = 0;
-        let mut budget = self.max_per_step;
+        // The step's bound as an index: liquidations from the cursor up to `limit`.
+        let limit = cursor.saturating_add(self.max_per_step.min(usize::MAX as u64) as usize);
         // Under a spot oracle without interest, a round that cannot liquidate is recognised in
         // logs, without the `exp` of the price (the test is conservative: see
         // `book::log_key_above`).
@@ -198,14 +216,13 @@ impl CdpWorld {
                 (x, book.advance(j0 + 1, theta))
             };
             let p = market.price();
-            let last = (j1 - j0) as u64 >= budget;
+            let last = j1 >= limit;
             let j_all = j1;
             if last {
                 // The step's bound: the rest waits for the next step.
-                acc.deferred += (j1 - j0) as u64 - budget;
-                j1 = j0 + budget as usize;
+                acc.deferred += (j1 - limit) as u64;
+                j1 = limit;
             }
-            budget -= (j1 - j0) as u64;
             // Split the range by how the collateral covers the debt (B1): bad debt where
             // g d > c x (k0 > x / (g lt)), collateral exhausted where g d (1 + b) / x >= c.
             let k_bad = x * k.inv_lt * inv_g;
@@ -300,7 +317,13 @@ impl CdpWorld {
             let sold = if k.protocol_fee > 0.0 { seized - kept } else { seized };
             acc.eth_sold += sold;
             if sold > 0.0 {
-                acc.slippage += market.sell(sold).slippage_usd;
+                if k.frontrun_share > 0.0 {
+                    let s = market.sell_sandwiched(sold, k.frontrun_share);
+                    acc.slippage += s.victim.slippage_usd;
+                    acc.searcher += s.searcher_usd;
+                } else {
+                    acc.slippage += market.sell(sold).slippage_usd;
+                }
             }
             rounds += 1;
             if last {
@@ -309,7 +332,7 @@ impl CdpWorld {
                 break;
             }
         }
-        self.st.acc.add_bulk(&acc, rounds);
+        self.st.acc.add_bulk(&acc, &k, rounds);
         self.st.cursor = cursor;
         self.st.next_key = book.liq0[cursor];
         self.st.next_log_key = self.book.log_above[self.st.cursor];

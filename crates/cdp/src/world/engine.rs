@@ -8,7 +8,7 @@ use super::{Auction, CdpWorld, SECONDS_PER_YEAR};
 use crate::booking;
 use crate::mechanics::{self, Outcome};
 use crate::spec::Mechanism;
-use headroom_market::{Event, EventKind, EventSink, Ledger, Liquidity, Party, PathRng, StepCtx, WorldMarket};
+use headroom_market::{Event, EventKind, EventSink, Ledger, Liquidity, PathRng, StepCtx, WorldMarket};
 use rand::RngExt;
 
 impl CdpWorld {
@@ -63,11 +63,7 @@ impl CdpWorld {
             self.apply_liquidations(ctx, round, x, p, market, rng, events, &mut block, &mut acted);
             if block > 0.0 {
                 // The takers sell the round's block: its slippage is the market's.
-                let slippage = market.sell(block).slippage_usd;
-                let acc = &mut self.st.acc;
-                acc.eth_sold += block;
-                acc.slippage += slippage;
-                acc.ledger.transfer(Party::Takers, Party::Market, slippage);
+                self.sell_block(market, block);
             }
             if !acted {
                 break;
@@ -145,7 +141,7 @@ impl CdpWorld {
             return true;
         }
         let proceeds = if o.liquidator_coll > 0.0 { liquidity.sell(p, o.liquidator_coll).usd } else { 0.0 };
-        proceeds + o.liquidator_usd_in - o.liquidator_usd_out - l.gas_usd >= 0.0
+        proceeds + o.liquidator_usd_in - o.liquidator_usd_out - self.check_gas >= 0.0
     }
 
     /// Counts one liquidation (or kick) of slot `s` and books it: `taken` units at oracle `x`,
@@ -160,10 +156,11 @@ impl CdpWorld {
         wrongful: bool,
         taken: f64,
         o: &Outcome,
-        ledger: Ledger,
+        mut ledger: Ledger,
         events: &mut EventSink,
     ) {
         self.st.budget -= 1;
+        self.gas(&mut ledger);
         let acc = &mut self.st.acc;
         acc.exits += 1;
         let sl = &mut self.st.slots[s as usize];
@@ -270,7 +267,7 @@ impl CdpWorld {
                 Mechanism::Clip(cp) => {
                     let tab = d * (1.0 + cp.chop);
                     let incentive = cp.tip_usd + cp.chip * tab;
-                    if params.liquidator.profit_check && incentive < params.liquidator.gas_usd {
+                    if params.liquidator.profit_check && incentive < self.check_gas {
                         self.park(s, x);
                         continue;
                     }

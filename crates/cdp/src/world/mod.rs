@@ -45,7 +45,8 @@ use crate::booking;
 use crate::error::CdpError;
 use crate::spec::{CdpParams, CdpSpec, DirectParams, Mechanism};
 use headroom_market::{
-    Cohort, EventSink, Ledger, Party, PathMetrics, PathRng, Primitive, StepCtx, WorldEnv, WorldMarket,
+    Cohort, EventSink, Frictions, Ledger, Party, PathMetrics, PathRng, Primitive, StepCtx, WorldEnv,
+    WorldMarket,
 };
 use std::collections::BinaryHeap;
 use std::sync::Arc;
@@ -154,6 +155,10 @@ pub struct CdpWorld {
     pool0: f64,
     /// The most liquidations in one step.
     max_per_step: u64,
+    /// Gas and sandwiches of every trade (`[market]`).
+    frictions: Frictions,
+    /// The gas liquidators weigh in their profit check.
+    check_gas: f64,
     /// The cohort's claims at the start price: (borrowers', lender's), USD.
     start_claims: (f64, f64),
     st: State,
@@ -188,6 +193,8 @@ impl CdpWorld {
                     protocol_fee: *protocol_fee,
                     inv_lt: 1.0 / params.lt,
                     inv_one_plus_bonus: 1.0 / (1.0 + bonus),
+                    gas_usd: env.frictions.gas_usd,
+                    frontrun_share: env.frictions.frontrun_share,
                 })
             }
             _ => None,
@@ -221,6 +228,8 @@ impl CdpWorld {
                 protocol_fee: 0.0,
                 inv_lt: 1.0,
                 inv_one_plus_bonus: 1.0,
+                gas_usd: 0.0,
+                frontrun_share: 0.0,
             }),
             bulk_ok: bulk.is_some(),
             bulk_on: bulk.is_some(),
@@ -229,6 +238,8 @@ impl CdpWorld {
                 .liquidator
                 .max_per_step
                 .unwrap_or_else(|| crate::spec::default_max_liquidations_per_step(env.dt_years)),
+            frictions: env.frictions,
+            check_gas: params.liquidator.gas_usd.unwrap_or(env.frictions.gas_usd),
             start_claims: (0.0, 0.0),
             st,
         };
@@ -364,6 +375,35 @@ impl CdpWorld {
             lender += cl;
         }
         (borrower, lender)
+    }
+}
+
+impl CdpWorld {
+    /// Sells a round's block of `qty` units for the takers, sandwiched by a searcher when the
+    /// market has a `frontrun_share` ([`WorldMarket::sell_sandwiched`]): the seller's slippage is
+    /// the breakdown's; what the market gains of it is booked takers -> market (the searcher's
+    /// part stays with the takers).
+    #[inline]
+    fn sell_block(&mut self, market: &mut WorldMarket, qty: f64) {
+        let (slippage, searcher) = if self.frictions.frontrun_share > 0.0 {
+            let s = market.sell_sandwiched(qty, self.frictions.frontrun_share);
+            (s.victim.slippage_usd, s.searcher_usd)
+        } else {
+            (market.sell(qty).slippage_usd, 0.0)
+        };
+        let acc = &mut self.st.acc;
+        acc.eth_sold += qty;
+        acc.slippage += slippage;
+        acc.ledger.transfer(Party::Takers, Party::Market, slippage - searcher);
+    }
+
+    /// Books the gas of one transaction sent by a taker (a liquidation, a kick, a take, a reset,
+    /// a settlement) into its event's `ledger`.
+    #[inline]
+    fn gas(&self, ledger: &mut Ledger) {
+        if self.frictions.gas_usd > 0.0 {
+            ledger.gas(Party::Takers, self.frictions.gas_usd);
+        }
     }
 }
 

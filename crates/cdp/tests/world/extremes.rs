@@ -75,7 +75,7 @@ fn keys() -> Vec<(&'static str, Vec<Protocol>, [f64; 2], Set)> {
         }),
         ("gas_usd", profit.clone(), [0.0, HUGE], |s, v| {
             s.profit_check = Some(true);
-            s.gas_usd = v;
+            s.gas_usd = Some(v);
         }),
         ("profit_recheck_move", profit, [TINY, BELOW_ONE], |s, v| {
             s.profit_check = Some(true);

@@ -150,6 +150,11 @@ pub fn env(s0: f64, dt: f64, steps: usize) -> WorldEnv {
     WorldEnv { steps, dt_years: dt, start_price: s0, process_vol: 0.5, frictions: Default::default() }
 }
 
+/// [`env`] with gas per transaction and a sandwich share.
+pub fn env_with(s0: f64, dt: f64, steps: usize, gas_usd: f64, frontrun_share: f64) -> WorldEnv {
+    WorldEnv { frictions: headroom_market::Frictions { gas_usd, frontrun_share }, ..env(s0, dt, steps) }
+}
+
 pub fn cohort(positions: &[(f64, f64)]) -> Cohort {
     Cohort {
         borrowers: positions

@@ -297,7 +297,7 @@ fn liquidators_skip_what_does_not_cover_gas_and_slippage() {
     // pays 830 and is liquidated.
     let mut spec = CdpSpec::preset(Protocol::Generic);
     spec.profit_check = Some(true);
-    spec.gas_usd = 20.0;
+    spec.gas_usd = Some(20.0);
     let positions = [(0.05, 83.0), (10.0, 16_600.0)];
     let returns = [ln(2500.0, 1900.0), ln(1900.0, 1870.0)];
     let mut w = CdpWorld::new(&spec, &cohort(&positions), &env(2500.0, HOUR, 2)).unwrap();

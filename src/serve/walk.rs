@@ -126,7 +126,7 @@ pub fn walk_request(q: &Query, ctx: &ApiContext) -> Result<WalkRequest, ApiError
         }],
         _ => Vec::new(),
     };
-    cdp.oracle = oracle.clone();
+    cdp.oracle = Some(oracle.clone());
     cdp.oracle_errors = errors.clone();
 
     let (process, steps, horizon_days, mut start_price) = match q.choice(
@@ -349,7 +349,7 @@ fn walk_json(exp: &Experiment, w: &Walk, topup: Option<TopUp>, topup_gap: f64, t
     let cdp_params = exp.spec.cdp.as_ref().and_then(|s| s.resolve().ok());
     let b = exp.cohort.borrowers[0];
     let position = cdp_params.map(|p| {
-        let oracle_minutes = match exp.spec.cdp.as_ref().map(|c| &c.oracle) {
+        let oracle_minutes = match exp.spec.cdp.as_ref().map(|c| c.oracle_model()) {
             Some(OracleModel::Heartbeat { heartbeat_hours, .. }) => heartbeat_hours * 60.0,
             Some(OracleModel::Osm { hop_hours }) => hop_hours * 60.0,
             _ => 0.0,

@@ -331,7 +331,7 @@ fn cdp(g: &mut Gen) -> Value {
             .is_none_or(|(_, protocols)| protocols.contains(&protocol))
     };
     let loose = g.chance(0.1);
-    let keys: [KeyGen; 41] = [
+    let keys: [KeyGen; 42] = [
         ("lt", |g| f(g.range(0.5, 0.95))),
         ("bonus", |g| f(g.range(0.0, 0.1))),
         ("close_factor", |g| f(g.range(0.1, 1.0))),
@@ -371,6 +371,7 @@ fn cdp(g: &mut Gen) -> Value {
         ("topup_latency_steps", |g| i(g.int(0, 5))),
         ("borrow_rate", |g| f(g.range(0.0, 0.3))),
         ("max_liquidations_per_step", |g| i(g.int(1, 1000))),
+        ("ccr", |g| f(g.range(1.0, 2.0))),
         ("oracle", oracle),
         ("oracle_errors", bad_prints),
     ];

@@ -34,7 +34,7 @@ fn setup() -> (CdpSpec, CdpWorld, Exogenous, WorldMarket) {
         3000.0,
         Liquidity::Exponential { depth_eth: 1_000_000.0 },
         None,
-        &spec.oracle,
+        &spec.oracle_model(),
         &spec.oracle_errors,
         DT,
     );

@@ -298,4 +298,29 @@ mod tests {
         let c = Cohort { borrowers: vec![Borrower { id: 7, collateral: 1.0, debt_usd: f64::NAN }] };
         assert!(Book::new(&c, 0.8).is_err());
     }
+
+    #[test]
+    fn the_log_threshold_is_never_reached_while_the_price_is_under_the_key() {
+        // At the threshold itself the price is already above the key, so a log price that
+        // passes the idle test is a price the rounds would not liquidate at. Keys near 1 (tiny
+        // logs), typical liquidation prices and extremes; without the margin the price at
+        // ln(k) rounds to k or below for many of them.
+        let mut state = 11u64;
+        let mut without_margin = 0;
+        for i in 0..200_000u64 {
+            let u = headroom_market::rng::splitmix64(&mut state) as f64 / u64::MAX as f64;
+            let k = match i % 4 {
+                0 => 1.0 + (u - 0.5) * 1e-6,
+                1 => 500.0 + 4500.0 * u,
+                2 => (u * 80.0 - 40.0).exp(),
+                _ => 2847.0 * (1.0 + (u - 0.5) * 1e-12),
+            };
+            assert!(log_key_above(k).exp() > k, "k = {k:e}");
+            if k.ln().exp() <= k {
+                without_margin += 1;
+            }
+        }
+        assert!(without_margin > 1000, "the margin is needed ({without_margin} keys)");
+        assert!(log_key_above(f64::NEG_INFINITY).is_nan(), "no position left: never acts");
+    }
 }

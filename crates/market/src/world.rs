@@ -62,6 +62,9 @@ pub struct WorldMarket {
     oracle: Oracle,
     /// A spot oracle without bad prints reports the market price: no observation needed.
     spot: bool,
+    /// The oracle reads the exogenous price, not the market's: a CAPO adapter reads the LST's
+    /// own exchange rate, which this world's sales do not move.
+    reads_rate: bool,
     start_price: f64,
     log_exo: f64,
     log_impact: f64,
@@ -99,6 +102,7 @@ impl WorldMarket {
             decay,
             oracle: Oracle::with_dt(oracle, bad_prints, dt_years),
             spot: *oracle == OracleModel::Spot && bad_prints.is_empty(),
+            reads_rate: matches!(oracle, OracleModel::Capo { .. }),
             start_price,
             log_exo: 0.0,
             log_impact: 0.0,
@@ -213,10 +217,11 @@ impl WorldMarket {
         }
     }
 
-    /// A non-spot oracle observes the price (kept out of line: the spot case is the hot one).
+    /// A non-spot oracle observes the price (kept out of line: the spot case is the hot one):
+    /// the market price, or the exogenous one for an oracle that reads an exchange rate.
     #[inline(never)]
     fn observe(&mut self) {
-        let price = self.cache_price();
+        let price = if self.reads_rate { self.exogenous_price() } else { self.cache_price() };
         self.oracle_price = self.oracle.observe(self.time_years, price);
     }
 
@@ -453,6 +458,32 @@ mod tests {
         m.begin_step(0.1, dt);
         assert!((m.oracle_price() - 50.0 * 0.1f64.exp()).abs() < 1e-12);
         assert!((m.oracle_log_price() - (0.1 + 50f64.ln())).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_capo_oracle_reads_the_rate_that_sales_do_not_move() {
+        // CAPO (bgd-labs/aave-capo PriceCapAdapterBase): base price x min(the LST's own rate,
+        // the cap). The rate is the exogenous price here; a sale moves the market, not the rate.
+        // Rate 1.228, cap 1.1939 (no growth): the oracle reads 1.1939 before and after selling
+        // 100 units on a market 1,000 deep (the market falls to 1.228 e^-0.1 = 1.1111); with the
+        // cap above the rate (1.3) it reads the rate, 1.228, not the market's 1.1111.
+        let dt = 1.0 / 365.0 / 24.0;
+        let liq = Liquidity::Exponential { depth_eth: 1000.0 };
+        for (snapshot, reads) in [(1.1939, 1.1939), (1.3, 1.228)] {
+            let capo = OracleModel::Capo {
+                snapshot_ratio: snapshot,
+                max_yearly_growth: 0.0,
+                snapshot_age_days: 0.0,
+            };
+            let mut m = WorldMarket::new(1.228, liq.clone(), None, &capo, &[], dt);
+            m.begin_step(0.0, dt);
+            assert!((m.oracle_price() - reads).abs() < 1e-12);
+            m.sell(100.0);
+            assert!((m.price() - 1.228 * (-0.1f64).exp()).abs() < 1e-12);
+            assert!((m.oracle_price() - reads).abs() < 1e-12, "{snapshot}: {}", m.oracle_price());
+            m.begin_step(0.0, 2.0 * dt);
+            assert!((m.oracle_price() - reads).abs() < 1e-12);
+        }
     }
 
     #[test]

@@ -100,14 +100,19 @@ pub fn resolved_config(exp: &Experiment) -> serde_json::Value {
     if let (Some(cdp), Some(Value::Object(obj))) = (&exp.spec.cdp, config.get_mut("cdp")) {
         if let Ok(params) = cdp.resolve() {
             for (key, text) in params.entries() {
-                if obj.get(key).is_some_and(Value::is_null) {
-                    let v = match (text.parse::<u64>(), text.parse::<f64>()) {
-                        (Ok(u), _) => Value::from(u),
-                        (_, Ok(f)) => Value::from(f),
+                if obj.get(key).is_none_or(Value::is_null) {
+                    let v = match (text.parse::<u64>(), text.parse::<f64>(), text.parse::<bool>()) {
+                        (Ok(u), _, _) => Value::from(u),
+                        (_, Ok(f), _) => Value::from(f),
+                        (_, _, Ok(b)) => Value::from(b),
                         _ => continue,
                     };
                     obj.insert(key.to_string(), v);
                 }
+            }
+            // The preset's oracle when none is given.
+            if obj.get("oracle").is_none_or(Value::is_null) {
+                obj.insert("oracle".into(), serde_json::to_value(cdp.oracle_model()).unwrap_or(Value::Null));
             }
         }
         obj.retain(|_, v| !v.is_null());

@@ -226,13 +226,14 @@ impl Experiment {
         };
         let resilience = spec.market.resilience_half_life_hours.map(|h| h / 24.0 / 365.0);
         let liquidity = spec.market.liquidity.clone();
-        let market = |oracle, errors| {
+        let market = |oracle: &headroom_market::OracleModel, errors: &[headroom_market::BadPrint]| {
             WorldMarket::new(start_price, liquidity.clone(), resilience, oracle, errors, dt_years)
         };
         let cdp = match (&spec.cdp, spec.has(WorldKind::Cdp)) {
             (Some(c), true) => {
                 let prim = CdpWorld::new(c, cohort_for_worlds, &env).map_err(|e| invalid("cdp.", &e))?;
-                Some(Slot::new(prim, market(&c.oracle, &c.oracle_errors), cohort_for_worlds, &env))
+                let oracle = c.oracle_model();
+                Some(Slot::new(prim, market(&oracle, &c.oracle_errors), cohort_for_worlds, &env))
             }
             _ => None,
         };

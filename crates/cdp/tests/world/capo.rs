@@ -75,3 +75,36 @@ fn capo_liquidates_exactly_the_positions_below_the_ratio_all_wrongfully() {
         assert!(p.collateral * CAPPED_RATE * 0.955 >= p.debt_usd * (1.0 - 1e-12), "{p:?}");
     }
 }
+
+#[test]
+fn forced_sales_do_not_move_a_capo_oracle() {
+    // The same accounts, the cap now from a CAPO adapter (snapshot 1.1939, no growth) and the
+    // liquidators' sales going through a market 20,000 units deep: the market falls with each
+    // sale, but the adapter reads the LST's own rate, which the sales do not move, so the oracle
+    // stays at the cap and exactly the same liquidations happen as without impact (liquidators
+    // that do not weigh the slippage, so that only the oracle decides).
+    let mut spec = CdpSpec::preset(Protocol::AaveV3);
+    spec.profit_check = Some(false);
+    spec.lt = Some(0.955);
+    spec.bonus = Some(0.01);
+    spec.oracle = Some(headroom_market::OracleModel::Capo {
+        snapshot_ratio: CAPPED_RATE,
+        max_yearly_growth: 0.0,
+        snapshot_age_days: 0.0,
+    });
+    let hfs = [1.0, 1.005, 1.01, 1.02, 1.025, 1.028, 1.0285, 1.029, 1.03, 1.05, 1.2];
+    let positions: Vec<(f64, f64)> = hfs.iter().map(|&h| (5000.0, 5000.0 * TRUE_RATE * 0.955 / h)).collect();
+    let mut exits = Vec::new();
+    for liq in [Liquidity::None, Liquidity::Exponential { depth_eth: 20_000.0 }] {
+        let mut world = CdpWorld::new(&spec, &cohort(&positions), &env(TRUE_RATE, HOUR, 3)).unwrap();
+        let (m, ev) = run_returns(&mut world, &spec, liq, TRUE_RATE, HOUR, &[0.0; 3], |_, _, mk| {
+            assert!((mk.oracle_price() - CAPPED_RATE).abs() < 1e-12, "{}", mk.oracle_price());
+        });
+        exits.push((m.exits, ev.iter().map(|e| (e.position, e.eth)).collect::<Vec<_>>()));
+        if m.slippage_usd > 0.0 {
+            assert!(m.final_price < TRUE_RATE * 0.9, "the sales moved the market: {}", m.final_price);
+        }
+    }
+    assert_eq!(exits[0].0, 11);
+    assert_eq!(exits[0], exits[1]);
+}

@@ -4,7 +4,7 @@
 //! on every path the six party columns of the ledger sum to zero, and the path's ledger is its
 //! events' plus the interest and the sales.
 
-use super::{cohort, env, run_returns, HOUR};
+use super::{cohort, env_with, run_returns, HOUR};
 use headroom_cdp::{CdpSpec, CdpWorld, Protocol};
 use headroom_market::{BadPrint, EventKind, Ledger, Liquidity, OracleModel};
 use proptest::prelude::*;
@@ -24,6 +24,8 @@ struct Case {
     keepers: u32,
     close_factor: Option<f64>,
     oracle: usize,
+    /// `[market] gas_usd` and `frontrun_share`.
+    frictions: (f64, f64),
 }
 
 /// The oracles the properties run under: spot, a lag, a heartbeat, a TWAP and an OSM.
@@ -47,6 +49,7 @@ fn case() -> impl Strategy<Value = Case> {
         prop_oneof![Just(None), (0.0f64..300.0).prop_map(Some)],
         (0.0f64..0.5, prop_oneof![Just(None), (-0.3f64..0.2).prop_map(Some)]),
         (0.0f64..1.5, 0u32..4, prop_oneof![Just(None), (0.1f64..1.0).prop_map(Some)], 0usize..5),
+        prop_oneof![Just((0.0, 0.0)), (0.0f64..200.0, 0.0f64..1.0)],
     )
         .prop_map(
             |(
@@ -58,6 +61,7 @@ fn case() -> impl Strategy<Value = Case> {
                 gas,
                 (rate, bad),
                 (pool_share, keepers, cf, oracle),
+                frictions,
             )| {
                 Case {
                     protocol: Protocol::ALL[p],
@@ -73,6 +77,7 @@ fn case() -> impl Strategy<Value = Case> {
                     keepers,
                     close_factor: cf,
                     oracle,
+                    frictions,
                 }
             },
         )
@@ -88,11 +93,11 @@ fn spec_of(c: &Case, total_debt: f64) -> CdpSpec {
     }
     let profit_ok = !matches!(c.protocol, Protocol::Maker2020 | Protocol::CompoundV3);
     if let (Some(g), true) = (c.gas, profit_ok) {
-        s.profit_check = true;
-        s.gas_usd = g;
+        s.profit_check = Some(true);
+        s.gas_usd = Some(g);
     }
     s.borrow_rate = c.rate;
-    s.oracle = oracle_model(c.oracle);
+    s.oracle = Some(oracle_model(c.oracle));
     if let Some(e) = c.bad {
         s.oracle_errors.push(BadPrint {
             start_hours: 2.0,
@@ -144,7 +149,7 @@ proptest! {
         let total_debt: f64 = positions.iter().map(|p| p.1).sum();
         let spec = spec_of(&c, total_debt);
         spec.validate().unwrap();
-        let mut world = CdpWorld::new(&spec, &cohort(&positions), &env(s0, HOUR, c.returns.len())).unwrap();
+        let mut world = CdpWorld::new(&spec, &cohort(&positions), &env_with(s0, HOUR, c.returns.len(), c.frictions.0, c.frictions.1)).unwrap();
         let liquidity = match c.depth {
             Some(d) => Liquidity::Exponential { depth_eth: d },
             None => Liquidity::None,
@@ -170,21 +175,30 @@ proptest! {
         }
         let l = &m.ledger;
         prop_assert!(l.balances(1e-9), "{:?}", l);
-        // The path's ledger is its events', plus the interest (borrowers to the lender) and the
-        // sales (takers to the market).
+        // The path's ledger is its events' (gas included), plus the interest (borrowers to the
+        // lender) and the sales (the sellers' slippage, less a sandwich's searcher's gain, to the
+        // market).
         let ev = sum(&events);
         let interest = m.interest_usd.unwrap();
         let scale = l.largest().max(ev.largest()).max(interest).max(m.slippage_usd);
         prop_assert!(close(l.borrower_usd, ev.borrower_usd - interest, scale), "{l:?} {ev:?}");
         prop_assert!(close(l.lender_usd, ev.lender_usd + interest, scale), "{l:?} {ev:?}");
         prop_assert!(close(l.protocol_usd, ev.protocol_usd, scale), "{l:?} {ev:?}");
-        prop_assert!(close(l.takers_usd, ev.takers_usd - m.slippage_usd, scale), "{l:?} {ev:?}");
-        prop_assert!(close(l.market_usd, m.slippage_usd, scale), "{l:?} {ev:?}");
-        prop_assert_eq!(l.validators_usd, 0.0);
+        prop_assert!(close(l.validators_usd, ev.validators_usd, scale), "{l:?} {ev:?}");
+        prop_assert!(close(l.takers_usd + l.market_usd, ev.takers_usd, scale), "{l:?} {ev:?}");
+        prop_assert!(l.market_usd <= m.slippage_usd * (1.0 + 1e-9) + 1e-9, "{l:?} {}", m.slippage_usd);
+        if c.frictions.1 == 0.0 {
+            prop_assert!(close(l.market_usd, m.slippage_usd, scale), "{l:?} {ev:?}");
+        }
+        // Gas: one transaction for every liquidation (kicks included), take, settlement or
+        // reset.
+        let txs = events.iter().filter(|e| e.kind != EventKind::TopUp && e.kind != EventKind::AuctionOpen).count();
+        prop_assert!(close(l.validators_usd, c.frictions.0 * txs as f64, scale), "{} txs: {l:?}", txs);
         // The breakdown: the incentive at the oracle plus the mispricing is what the takers
-        // (and, for a direct liquidation, the protocol's fee share) gained on the events.
+        // (and, for a direct liquidation, the protocol's fee share) gained on the events, before
+        // gas.
         let direct = matches!(c.protocol, Protocol::Generic | Protocol::AaveV3);
-        let gained = ev.takers_usd + if direct { ev.protocol_usd } else { 0.0 };
+        let gained = ev.takers_usd + ev.validators_usd + if direct { ev.protocol_usd } else { 0.0 };
         prop_assert!(close(m.fees_usd + m.oracle_loss_usd, gained, scale), "fees {} + oracle {} vs {gained}", m.fees_usd, m.oracle_loss_usd);
         let l = world.collateral_ledger();
         prop_assert!(m.exits >= m.positions_hit);
@@ -213,7 +227,7 @@ proptest! {
         case.bad = Some(c.bad.unwrap_or(-0.25));
         case.rate = 0.0;
         let spec = spec_of(&case, total_debt);
-        let mut world = CdpWorld::new(&spec, &cohort(&positions), &env(s0, HOUR, c.returns.len())).unwrap();
+        let mut world = CdpWorld::new(&spec, &cohort(&positions), &env_with(s0, HOUR, c.returns.len(), c.frictions.0, c.frictions.1)).unwrap();
         let flat = vec![0.0; c.returns.len()];
         let (m, _) = run_returns(&mut world, &spec, Liquidity::None, s0, HOUR, &flat, |_, _, _| {});
         let scale = m.ledger.largest().max(total_debt);

@@ -64,6 +64,7 @@ fn keys() -> Vec<(&'static str, Vec<Protocol>, [f64; 2], Set)> {
         ("gas_comp_eth", liquity.clone(), [0.0, HUGE], |s, v| s.gas_comp_eth = Some(v)),
         ("penalty_sp", vec![LiquityV2], [0.0, 1.0], |s, v| s.penalty_sp = Some(v)),
         ("penalty_redistribution", vec![LiquityV2], [0.0, 1.0], |s, v| s.penalty_redistribution = Some(v)),
+        ("ccr", vec![LiquityV1], [1.0, 10.0], |s, v| s.ccr = Some(v)),
         ("liquidation_factor", vec![CompoundV3], [TINY, 1.0], |s, v| s.liquidation_factor = Some(v)),
         ("store_front_price_factor", vec![CompoundV3], [0.0, 1.0], |s, v| {
             s.store_front_price_factor = Some(v)
@@ -73,11 +74,11 @@ fn keys() -> Vec<(&'static str, Vec<Protocol>, [f64; 2], Set)> {
             s.max_liquidations_per_step = Some(v as u64)
         }),
         ("gas_usd", profit.clone(), [0.0, HUGE], |s, v| {
-            s.profit_check = true;
-            s.gas_usd = v;
+            s.profit_check = Some(true);
+            s.gas_usd = Some(v);
         }),
         ("profit_recheck_move", profit, [TINY, BELOW_ONE], |s, v| {
-            s.profit_check = true;
+            s.profit_check = Some(true);
             s.profit_recheck_move = Some(v);
         }),
         ("topup_target_hf", vec![], [1.0, 100.0], |s, v| s.topup_target_hf = Some(v)),
@@ -90,27 +91,38 @@ fn keys() -> Vec<(&'static str, Vec<Protocol>, [f64; 2], Set)> {
             s.topup_latency_steps = v as u32;
         }),
         ("borrow_rate", vec![], [0.0, 10.0], |s, v| s.borrow_rate = v),
-        ("oracle.lag_hours", vec![], [0.0, 87_600.0], |s, v| s.oracle = OracleModel::Lag { lag_hours: v }),
+        ("oracle.lag_hours", vec![], [0.0, 87_600.0], |s, v| {
+            s.oracle = Some(OracleModel::Lag { lag_hours: v })
+        }),
         ("oracle.deviation", vec![], [0.0, 1.0], |s, v| {
-            s.oracle = OracleModel::Heartbeat { deviation: v, heartbeat_hours: 1.0 }
+            s.oracle = Some(OracleModel::Heartbeat { deviation: v, heartbeat_hours: 1.0 })
         }),
         ("oracle.heartbeat_hours", vec![], [TINY, 87_600.0], |s, v| {
-            s.oracle = OracleModel::Heartbeat { deviation: 0.005, heartbeat_hours: v }
+            s.oracle = Some(OracleModel::Heartbeat { deviation: 0.005, heartbeat_hours: v })
         }),
         ("oracle.window_hours", vec![], [TINY, 87_600.0], |s, v| {
-            s.oracle = OracleModel::Twap { window_hours: v }
+            s.oracle = Some(OracleModel::Twap { window_hours: v })
         }),
-        ("oracle.hop_hours", vec![], [TINY, 87_600.0], |s, v| s.oracle = OracleModel::Osm { hop_hours: v }),
+        ("oracle.hop_hours", vec![], [TINY, 87_600.0], |s, v| {
+            s.oracle = Some(OracleModel::Osm { hop_hours: v })
+        }),
         ("oracle.snapshot_ratio", vec![], [TINY, HUGE], |s, v| {
-            s.oracle = OracleModel::Capo { snapshot_ratio: v, max_yearly_growth: 0.1, snapshot_age_days: 7.0 }
+            s.oracle =
+                Some(OracleModel::Capo { snapshot_ratio: v, max_yearly_growth: 0.1, snapshot_age_days: 7.0 })
         }),
         ("oracle.max_yearly_growth", vec![], [0.0, 10.0], |s, v| {
-            s.oracle =
-                OracleModel::Capo { snapshot_ratio: 1900.0, max_yearly_growth: v, snapshot_age_days: 7.0 }
+            s.oracle = Some(OracleModel::Capo {
+                snapshot_ratio: 1900.0,
+                max_yearly_growth: v,
+                snapshot_age_days: 7.0,
+            })
         }),
         ("oracle.snapshot_age_days", vec![], [0.0, 36_500.0], |s, v| {
-            s.oracle =
-                OracleModel::Capo { snapshot_ratio: 1900.0, max_yearly_growth: 0.1, snapshot_age_days: v }
+            s.oracle = Some(OracleModel::Capo {
+                snapshot_ratio: 1900.0,
+                max_yearly_growth: 0.1,
+                snapshot_age_days: v,
+            })
         }),
         ("oracle_errors.error", vec![], [-BELOW_ONE, HUGE], |s, v| s.oracle_errors.push(print(v, 1.0, 2.0))),
         ("oracle_errors.start_hours", vec![], [0.0, HUGE], |s, v| s.oracle_errors.push(print(-0.3, v, 2.0))),

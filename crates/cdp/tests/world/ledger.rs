@@ -142,3 +142,50 @@ fn an_insolvent_position_sold_on_a_bad_print_still_carries_its_mispricing() {
     // was worth and who is paid 17,100.
     check_parties(&m.ledger, [0.0, -1900.0, 0.0, 1900.0, 0.0, 0.0]);
 }
+
+#[test]
+fn gas_and_a_sandwich_move_value_among_takers_market_and_validators_only() {
+    // Generic, 10 units against 24,000, the price falls from 3,000 to 2,800: 9 units seized for
+    // the debt (bonus 1,200), 1 returned. Gas 10 a liquidation; a searcher sandwiches half the
+    // sale on a market 1,000 units deep (u = 9 / 1,000, f = 0.5): the sellers get
+    // R = 2,800 e^(-f u) 1,000 (1 - e^(-u)); the searcher gains 2,800 x 1,000 ((1 - e^(-f u)) -
+    // e^(-f u - u) (e^(f u) - 1)). The borrower still pays the 1,200 bonus, the cost is still
+    // 1,200: gas and the sandwich only split it among takers, market and validators.
+    let (x, q, f, u): (f64, f64, f64, f64) = (2800.0, 1000.0, 0.5, 0.009);
+    let proceeds = x * (-f * u).exp() * q * (1.0 - (-u).exp());
+    let slippage = 9.0 * x - proceeds;
+    let searcher = x * q * ((1.0 - (-f * u).exp()) - (-f * u - u).exp() * ((f * u).exp() - 1.0));
+    let spec = CdpSpec::preset(Protocol::Generic);
+    for bulk in [true, false] {
+        let e = super::env_with(3000.0, HOUR, 1, 10.0, f);
+        let mut w = CdpWorld::new(&spec, &cohort(&[(10.0, 24_000.0)]), &e).unwrap();
+        assert_eq!(w.set_bulk_path(bulk), bulk);
+        let liq = Liquidity::Exponential { depth_eth: q };
+        let (m, ev) = run_returns(&mut w, &spec, liq, 3000.0, HOUR, &[(x / 3000.0).ln()], |_, _, _| {});
+        check!(m.slippage_usd, slippage);
+        check_parties(
+            &m.ledger,
+            [-1200.0, 0.0, 0.0, 1200.0 - 10.0 - (slippage - searcher), slippage - searcher, 10.0],
+        );
+        check!(m.ledger.cost(), 1200.0);
+        check_parties(&ev[0].ledger, [-1200.0, 0.0, 0.0, 1190.0, 0.0, 10.0]);
+        // The price ends where the sale alone would leave it.
+        check!(m.final_price, x * (-u).exp());
+    }
+}
+
+#[test]
+fn liquidators_weigh_the_markets_gas() {
+    // Aave (liquidators weigh profit by default), gas 20 a liquidation from [market]: at 1,900
+    // the small position's bonus (4.15) does not cover it: declined; the large one pays 830 and
+    // is liquidated, its gas booked to the validators.
+    let spec = CdpSpec::preset(Protocol::AaveV3);
+    let positions = [(0.05, 83.0), (10.0, 16_600.0)];
+    let e = super::env_with(2500.0, HOUR, 1, 20.0, 0.0);
+    let mut w = CdpWorld::new(&spec, &cohort(&positions), &e).unwrap();
+    let (m, ev) =
+        run_returns(&mut w, &spec, Liquidity::None, 2500.0, HOUR, &[(1900.0f64 / 2500.0).ln()], |_, _, _| {});
+    assert_eq!(m.exits, 1);
+    assert_eq!(ev[0].position, 1);
+    check!(m.ledger.validators_usd, 20.0);
+}

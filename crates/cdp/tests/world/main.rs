@@ -12,10 +12,10 @@ mod own_topup;
 mod passage;
 mod presets;
 
-use headroom_cdp::{CdpSpec, CdpWorld};
+use headroom_cdp::{CdpSpec, CdpWorld, Protocol};
 use headroom_market::{
-    stream, Borrower, Cohort, Event, EventSink, Exogenous, Liquidity, PathMetrics, PathRng, Primitive,
-    ProcessSpec, Purpose, StepCtx, WorldEnv, WorldMarket,
+    stream, Borrower, Cohort, Event, EventSink, Exogenous, Liquidity, OracleModel, PathMetrics, PathRng,
+    Primitive, ProcessSpec, Purpose, StepCtx, WorldEnv, WorldMarket,
 };
 use std::path::Path;
 
@@ -64,7 +64,7 @@ impl Gbm {
             self.s0,
             self.liquidity.clone(),
             None,
-            &spec.oracle,
+            &spec.oracle_model(),
             &spec.oracle_errors,
             self.dt,
         );
@@ -130,14 +130,30 @@ pub fn run_returns_path(
     check: impl FnMut(usize, &CdpWorld, &WorldMarket),
 ) -> (PathMetrics, Vec<Event>) {
     let mut rw = stream(7, path, Purpose::World(0));
-    let mut m = WorldMarket::new(s0, liquidity, None, &spec.oracle, &spec.oracle_errors, dt);
+    let mut m = WorldMarket::new(s0, liquidity, None, &spec.oracle_model(), &spec.oracle_errors, dt);
     let mut sink = EventSink::new(true);
     let out = drive(world, &mut m, &mut rw, &mut sink, dt, returns.len(), returns.iter().copied(), check);
     (out, sink.take())
 }
 
+/// A preset with the spot price for its oracle and liquidators that do not weigh profit: the
+/// mechanism alone, for the hand-computed cases.
+pub fn bare_preset(protocol: Protocol) -> CdpSpec {
+    let mut s = CdpSpec::preset(protocol);
+    s.oracle = Some(OracleModel::Spot);
+    if !matches!(protocol, Protocol::Maker2020 | Protocol::CompoundV3) {
+        s.profit_check = Some(false);
+    }
+    s
+}
+
 pub fn env(s0: f64, dt: f64, steps: usize) -> WorldEnv {
     WorldEnv { steps, dt_years: dt, start_price: s0, process_vol: 0.5, frictions: Default::default() }
+}
+
+/// [`env`] with gas per transaction and a sandwich share.
+pub fn env_with(s0: f64, dt: f64, steps: usize, gas_usd: f64, frontrun_share: f64) -> WorldEnv {
+    WorldEnv { frictions: headroom_market::Frictions { gas_usd, frontrun_share }, ..env(s0, dt, steps) }
 }
 
 pub fn cohort(positions: &[(f64, f64)]) -> Cohort {

@@ -24,7 +24,8 @@ fn walk(
         CdpWorld::new(&spec, &cohort(&[(10.0, 12_000.0), (10.0, 8_000.0)]), &env(2000.0, HOUR, 3)).unwrap();
     assert!(w.uses_bulk_path());
     w.set_bulk_path(bulk);
-    let mut m = WorldMarket::new(2000.0, Liquidity::None, None, &spec.oracle, &spec.oracle_errors, HOUR);
+    let mut m =
+        WorldMarket::new(2000.0, Liquidity::None, None, &spec.oracle_model(), &spec.oracle_errors, HOUR);
     let mut rng = stream(7, 0, Purpose::World(0));
     let mut sink = EventSink::new(true);
     w.begin_path(&m);

@@ -2,7 +2,7 @@
 //! is the GBM first-passage probability with the Broadie-Glasserman-Kou barrier shift
 //! (docs/MODEL.md).
 
-use super::Gbm;
+use super::{bare_preset, Gbm};
 use headroom_cdp::{CdpSpec, CdpWorld, Protocol};
 use headroom_market::{Borrower, Cohort, Liquidity};
 use statrs::distribution::{ContinuousCDF, Normal};
@@ -19,7 +19,7 @@ fn first_passage(s0: f64, h: f64, mu: f64, sigma: f64, t: f64, dt: f64) -> f64 {
 }
 
 fn single(protocol: Protocol, barrier: f64) -> (CdpSpec, Cohort) {
-    let spec = CdpSpec::preset(protocol);
+    let spec = bare_preset(protocol);
     let lt = spec.resolve().unwrap().lt;
     // Liquidation price d / (c lt) = barrier.
     let mut borrowers = vec![Borrower { id: 0, collateral: 1.0, debt_usd: barrier * lt }];

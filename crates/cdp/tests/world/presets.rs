@@ -1,6 +1,6 @@
 //! Each preset's rules on scripted price paths, with the expected numbers computed by hand.
 
-use super::{cohort, env, run_returns, run_returns_path, HOUR};
+use super::{bare_preset, cohort, env, run_returns, run_returns_path, HOUR};
 use headroom_cdp::{CdpSpec, CdpWorld, Protocol};
 use headroom_market::{EventKind, Ledger, Liquidity};
 
@@ -40,7 +40,7 @@ fn ledger_balances(w: &CdpWorld) {
 fn maker_2020_flip_zero_bid_without_keepers_and_competitive_bids_with_them() {
     // 10 units, 1,000 DAI, liquidation ratio 150%: liquidation price 150. The price falls from 200
     // to 140 in the first hour: bite at 140, the flip settles 10 minutes later (next step).
-    let mut spec = CdpSpec::preset(Protocol::Maker2020);
+    let mut spec = bare_preset(Protocol::Maker2020);
     spec.keepers = Some(0);
     let returns = [ln(200.0, 140.0), 0.0, 0.0];
     let mut w = CdpWorld::new(&spec, &cohort(&[(10.0, 1000.0)]), &env(200.0, HOUR, 3)).unwrap();
@@ -91,7 +91,7 @@ fn maker_2020_keepers_fail_with_the_congestion_probability() {
     // fails with p_k = 1 - exp(-k / 30): the lot goes for a zero bid with probability p_k^2.
     // Expected zero-bid auctions per path: sum p_k^2 = 57.5865; variance sum p_k^2 (1 - p_k^2)
     // = 15.4856.
-    let mut spec = CdpSpec::preset(Protocol::Maker2020);
+    let mut spec = bare_preset(Protocol::Maker2020);
     spec.keepers = Some(2);
     spec.congestion_auctions = Some(30.0);
     let positions = vec![(1.0, 100.0); 100];
@@ -123,7 +123,7 @@ fn maker_2021_clip_takes_at_the_first_profitable_step_and_resets_past_tail() {
     // the first step with 168 x 0.99^k <= 138.6 is k = 20 (after 30 min), price 137.40837; they
     // take 1,130 / 137.40837 = 8.22366 units, 1.77634 go back. Fees: 301.13 + 8.22366 x 140 -
     // 1,130 = 322.44; the chop (130) is the protocol's income.
-    let spec = CdpSpec::preset(Protocol::Maker2021);
+    let spec = bare_preset(Protocol::Maker2021);
     let mut w = CdpWorld::new(&spec, &cohort(&[(10.0, 1000.0)]), &env(200.0, HOUR, 3)).unwrap();
     let returns = [ln(200.0, 140.0), 0.0, 0.0];
     let (m, ev) =
@@ -169,11 +169,13 @@ fn maker_2021_clip_takes_at_the_first_profitable_step_and_resets_past_tail() {
 
 #[test]
 fn liquity_v1_pool_then_redistribution_and_never_the_last_trove() {
-    // A: 10 units, 20,000 LUSD; B: 10 units, 10,000; MCR 110%; pool 5,000. At 2,100 A's ICR is
-    // 105%: the liquidator gets 0.05 units + 200; the pool pays 5,000 for 9.95 / 4 = 2.4875
+    // A: 10 units, 20,000 LUSD; B: 10 units, 10,000; MCR 110%; pool 5,001 (5,000 available: it
+    // keeps 1). At 2,100 A's ICR is 105% (the system's TCR 42,000 / 30,000 = 140%: recovery mode,
+    // which changes nothing for a trove under the MCR): the liquidator gets 0.05 units + 200;
+    // the pool pays 5,000 for 9.95 / 4 = 2.4875
     // units; 7.4625 units and 15,000 of debt go to B, now 17.4625 units and 25,000 (ICR 146.7%).
     let mut spec = CdpSpec::preset(Protocol::LiquityV1);
-    spec.stability_pool_usd = Some(5000.0);
+    spec.stability_pool_usd = Some(5001.0);
     let positions = [(10.0, 20_000.0), (10.0, 10_000.0)];
     let mut w = CdpWorld::new(&spec, &cohort(&positions), &env(2500.0, HOUR, 2)).unwrap();
     let mut after_first = Vec::new();
@@ -294,8 +296,8 @@ fn liquidators_skip_what_does_not_cover_gas_and_slippage() {
     // pays a bonus of 4.15 < 20: declined, and again after a further 1.6% fall; the large one
     // pays 830 and is liquidated.
     let mut spec = CdpSpec::preset(Protocol::Generic);
-    spec.profit_check = true;
-    spec.gas_usd = 20.0;
+    spec.profit_check = Some(true);
+    spec.gas_usd = Some(20.0);
     let positions = [(0.05, 83.0), (10.0, 16_600.0)];
     let returns = [ln(2500.0, 1900.0), ln(1900.0, 1870.0)];
     let mut w = CdpWorld::new(&spec, &cohort(&positions), &env(2500.0, HOUR, 2)).unwrap();
@@ -323,7 +325,7 @@ fn maker_2021_clip_runs_in_its_own_time_whatever_the_step() {
     // of the debt, 206.88, the protocol covers). On one-minute steps the bark is at
     // 60 s, the reset at 5,460 s, the take at 7,170 s; on hourly steps at 3,600 s, 9,000 s and
     // 10,710 s: the same take.
-    let mut spec = CdpSpec::preset(Protocol::Maker2021);
+    let mut spec = bare_preset(Protocol::Maker2021);
     spec.keeper_margin = Some(0.6);
     for (start_hours, error) in [(0.0, -0.3), (1.5, 0.4 / 0.7 - 1.0)] {
         spec.oracle_errors.push(headroom_market::BadPrint {
@@ -354,4 +356,44 @@ fn maker_2021_clip_runs_in_its_own_time_whatever_the_step() {
     check!(takes[0].2.borrower_usd, takes[1].2.borrower_usd);
     check!(takes[0].2.protocol_usd, takes[1].2.protocol_usd);
     check!(takes[0].2.takers_usd, takes[1].2.takers_usd);
+}
+
+#[test]
+fn liquity_v1_recovery_mode_liquidates_troves_normal_mode_leaves_alone() {
+    // At 1,000: A (10 units, ICR 105%), B (10, 115%), C (10, 120%), D (40 units, 27,000: 148.1%).
+    // The system's TCR is 70,000 / 53,552.79 = 130.7% < 150%: recovery mode. Lowest ICR first:
+    // A (under the MCR) is offset as in normal mode: the TCR becomes 60,000 / 44,028.98 =
+    // 136.3%. B (115% < 136.3%, the pool covers its debt) is offset at a capped 110%: the pool
+    // takes 8,695.65 x 1.1 / 1,000 = 9.56522 units (0.5% of them the liquidator's) and B keeps
+    // 0.43478: the TCR becomes 50,000 / 35,333.33 = 141.5%. C (120% < 141.5%): capped, 9.16667
+    // taken, 0.83333 kept: TCR 40,000 / 27,000 = 148.1%, still under 150%. D's ICR equals the
+    // TCR (and it is the last trove): left alone.
+    let positions =
+        [(10.0, 10_000.0 / 1.05), (10.0, 10_000.0 / 1.15), (10.0, 10_000.0 / 1.2), (40.0, 27_000.0)];
+    let mut spec = CdpSpec::preset(Protocol::LiquityV1);
+    spec.stability_pool_usd = Some(1e6);
+    let mut w = CdpWorld::new(&spec, &cohort(&positions), &env(1000.0, HOUR, 1)).unwrap();
+    let (m, ev) =
+        run_returns(&mut w, &spec, Liquidity::None, 1000.0, HOUR, &[0.0], |_, w, _| ledger_balances(w));
+    let order: Vec<u64> = ev.iter().map(|e| e.position).collect();
+    assert_eq!(order, [0, 1, 2]);
+    let (db, dc) = (10_000.0 / 1.15, 10_000.0 / 1.2);
+    check!(ev[1].eth, db * 1.1 / 1000.0);
+    check!(ev[2].eth, dc * 1.1 / 1000.0);
+    check!(w.collateral_ledger().returned, 20.0 - (db + dc) * 1.1 / 1000.0);
+    // Fees: A 10 x 1,000 + 200 - 9,523.81; B and C 10% of their debt + 200.
+    let fees = [10_000.0 + 200.0 - 10_000.0 / 1.05, 0.1 * db + 200.0, 0.1 * dc + 200.0];
+    for (e, f) in ev.iter().zip(fees) {
+        check!(e.fee_usd, f);
+        check!(e.ledger.borrower_usd, -f);
+        check!(e.ledger.takers_usd, f);
+    }
+    check!(m.fees_usd, fees.iter().sum::<f64>());
+    assert_eq!(w.positions().len(), 1);
+    // Normal mode (a CCR of 100%, so never in recovery) liquidates only A.
+    spec.ccr = Some(1.0);
+    let mut w = CdpWorld::new(&spec, &cohort(&positions), &env(1000.0, HOUR, 1)).unwrap();
+    let (m, _) = run_returns(&mut w, &spec, Liquidity::None, 1000.0, HOUR, &[0.0], |_, _, _| {});
+    assert_eq!(m.exits, 1);
+    assert_eq!(w.positions().len(), 3);
 }

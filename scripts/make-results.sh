@@ -5,9 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked
 hr=target/release/headroom
-# The write-ups are this script's own: they are replaced whole (a report refuses to overwrite a
-# markdown file that does not start with its marker line, such as one written before it).
-rm -rf docs/results
+# The reports are this script's own and are replaced whole (each starts with headroom's marker
+# line, so `headroom report` may replace it); the prose write-ups (execution.md, CHANGES.md and
+# the like) are kept, and their tables are regenerated below.
 mkdir -p docs/results
 for r in aave-capo-2026 hyperliquid-spacex-2026 black-thursday-2020; do
   "$hr" run "experiments/replays/$r.toml" --events --out "results/$r"
@@ -21,5 +21,6 @@ done
 "$hr" run experiments/bench/b2-rolls.toml --out results/b2-rolls
 "$hr" report results/b1-cascade results/b2-rolls --out docs/results/benchmarks.md --title "Benchmarks B1 and B2 against the reference figures"
 "$hr" sweep experiments/sweeps/execution.toml --out results/execution-sweep
-# The report's tables do not show cost_pct_year yet: the write-up's tables come from sweep.csv.
-python3 scripts/execution-table.py results/execution-sweep/sweep.csv > results/execution-sweep/tables.md
+# The write-up: its text (scripts/writeups/execution.md), then the grid's tables from sweep.csv.
+{ cat scripts/writeups/execution.md; python3 scripts/execution-table.py results/execution-sweep/sweep.csv; } \
+  > docs/results/execution.md

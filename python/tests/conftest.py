@@ -33,7 +33,7 @@ collateral = 3.0
 cycle = 3
 hf_min = 1.01
 hf_max = 1.5
-lt = 0.8
+lt = 0.83
 
 [cdp]
 protocol = "generic"

@@ -36,7 +36,7 @@ CASES = {
     "missing field": (replace(BASE, "horizon_days = 5\n", ""), ["horizon_days"]),
     "negative sigma": (replace(BASE, "sigma = 1.2", "sigma = -0.1"), ["market.process.sigma", "-0.1", "must be"]),
     "every problem": (
-        replace(replace(BASE, "sigma = 1.2", "sigma = -0.1"), "lt = 0.8", "lt = 1.5"),
+        replace(replace(BASE, "sigma = 1.2", "sigma = -0.1"), "lt = 0.83", "lt = 1.5"),
         ["market.process.sigma", "cohort.lt = 1.5", "(0, 1]"],
     ),
     "missing world table": (replace(BASE, "[pn]\n", ""), ["missing table [pn]"]),

@@ -52,8 +52,10 @@ def run_beside_a_python_loop(paths: int) -> tuple[float, float]:
     result = {}
 
     def work():
-        result["r"] = headroom.run(long_experiment(paths), threads=1)
-        done.set()
+        try:
+            result["r"] = headroom.run(long_experiment(paths), threads=1)
+        finally:
+            done.set()  # also when the run fails: the loop below must end
 
     worker = threading.Thread(target=work)
     last = started = time.monotonic()

@@ -39,7 +39,7 @@
 //! Holders are sorted by strike once (shared by every thread). Holders that never rolled share
 //! one maturity; they are consumed from the top of the sorted list by a cursor. Holders rolled in
 //! the same round share their new strike and maturity, so they become one *roll group* (with
-//! the member list kept for event rows); groups sit in a max-heap keyed by strike (by a bound
+//! the member list kept for event rows, on the paths that record them); groups sit in a max-heap keyed by strike (by a bound
 //! on the trigger price under the band policy) and in a queue ordered by maturity (groups are
 //! created in time order, so creation order is maturity order). A step costs O(log n) plus the
 //! rolls it performs; `P(x, K', maturity) / x` and `Delta(K')` are the same for every roll and
@@ -97,6 +97,7 @@ struct Group {
     maturity: f64,
     units: f64,
     members: u64,
+    /// The member list (first and last holder), kept only on paths that record events.
     head: u32,
     tail: u32,
     state: GroupState,
@@ -313,7 +314,8 @@ struct State {
     heap: BinaryHeap<HeapEntry>,
     fifo: VecDeque<u32>,
     recheck: Vec<HeapEntry>,
-    /// Member lists over sorted holder indices.
+    /// Member lists over sorted holder indices, kept only on paths that record events (nothing
+    /// else reads them).
     next: Vec<u32>,
     /// Each member's units, kept only on paths that record events.
     member_units: Vec<f64>,

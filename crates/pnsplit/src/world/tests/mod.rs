@@ -8,6 +8,7 @@ use headroom_market::{Event, EventKind, Frictions};
 use rand::RngExt;
 
 mod execution;
+mod hedge;
 mod ledger;
 mod reference;
 

@@ -378,6 +378,15 @@ fn variants() -> Vec<(&'static str, PnSpec)> {
             },
         ),
         (
+            "hedged",
+            PnSpec {
+                maturity_days: Some(10.0),
+                settlement: SettlementSpec { delay_hours: 12.0, window_hours: 2.0, ..Default::default() },
+                hedge_every_steps: Some(5),
+                ..base.clone()
+            },
+        ),
+        (
             "delayed",
             PnSpec {
                 maturity_days: Some(29.9),

@@ -423,7 +423,7 @@ fn pn(g: &mut Gen) -> Value {
     if policy == "calendar" || loose && g.chance(0.3) {
         t.push(("calendar_every_steps", i(g.int(1, 24))));
     }
-    let keys: [KeyGen; 14] = [
+    let keys: [KeyGen; 15] = [
         ("maturity_days", |g| f(g.range(5.0, 60.0))),
         ("roll_trigger", |g| f(g.range(1.0, 1.5))),
         ("roll_target", |g| f(g.range(1.6, 3.0))),
@@ -443,6 +443,7 @@ fn pn(g: &mut Gen) -> Value {
             ]),
         }),
         ("hedge_buy_back", |g| Value::Boolean(g.chance(0.5))),
+        ("hedge_every_steps", |g| i(g.int(1, 6))),
         ("fee", |g| f(g.range(0.0, 0.01))),
         ("pricing_vol", |g| f(g.range(0.0, 2.0))),
         ("rate", |g| f(g.range(-0.05, 0.1))),
@@ -471,7 +472,9 @@ fn pn(g: &mut Gen) -> Value {
         t.push(("p_drift_every_steps", i(g.int(0, 1))));
     }
     for (k, v) in keys {
-        let roll_key = k.starts_with("roll_") && k != "roll_oracle" && k != "roll_oracle_errors";
+        // Keys that need a rolling policy (hedge_every_steps: a counterparty that mints pairs).
+        let roll_key = k.starts_with("roll_") && k != "roll_oracle" && k != "roll_oracle_errors"
+            || k == "hedge_every_steps";
         if (loose || !(roll_key && policy == "hold")) && g.chance(0.25) && !t.iter().any(|(n, _)| *n == k) {
             t.push((k, v(g)));
         }

@@ -83,6 +83,9 @@ pub enum EventKind {
     AuctionReset,
     /// An auction still open at the end of the path (its lot and tab as they stand).
     AuctionOpen,
+    /// The P/N roll counterparty rebalancing its hedge to the open P claims' delta (its
+    /// transaction's gas; the trade itself follows as `hedge` rows).
+    Rebalance,
 }
 
 impl EventKind {
@@ -97,11 +100,12 @@ impl EventKind {
             EventKind::Hedge => "hedge",
             EventKind::AuctionReset => "auction_reset",
             EventKind::AuctionOpen => "auction_open",
+            EventKind::Rebalance => "rebalance",
         }
     }
 
     /// Every kind, in the order of the enum.
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::Liquidation,
         EventKind::TopUp,
         EventKind::Roll,
@@ -110,6 +114,7 @@ impl EventKind {
         EventKind::Hedge,
         EventKind::AuctionReset,
         EventKind::AuctionOpen,
+        EventKind::Rebalance,
     ];
 
     /// The kind whose [`EventKind::label`] is `label`.

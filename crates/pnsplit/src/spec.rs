@@ -179,6 +179,12 @@ pub struct PnSpec {
     /// false: dropped, as in benchmark B2).
     #[serde(default)]
     pub hedge_buy_back: bool,
+    /// Every this many steps the roll counterparty rebalances its hedge to the ETH-delta of the
+    /// open P claims, trading the difference both ways through the same execution (docs/MODEL.md,
+    /// Rebalancing the hedge); >= 1 and at most the number of steps, with a rolling policy.
+    /// Default none: the hedge moves only at rolls (benchmark B2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hedge_every_steps: Option<u32>,
     /// Removed: `patience_steps = n` is now `[pn.execution] style = "twap"`, `slices = n`
     /// (accepted by the parser only to say so).
     #[serde(default, skip_serializing)]
@@ -230,6 +236,7 @@ impl Default for PnSpec {
             roll_before_days: 0.0,
             execution: Execution::Market {},
             hedge_buy_back: false,
+            hedge_every_steps: None,
             patience_steps: None,
             band_delta: None,
             calendar_every_steps: None,
@@ -331,6 +338,18 @@ impl PnSpec {
             ));
         }
         self.execution.validate()?;
+        if let Some(n) = self.hedge_every_steps {
+            if self.policy == RollPolicy::Hold {
+                return Err(only_with(
+                    "hedge_every_steps",
+                    n,
+                    "a rolling policy (not \"hold\": no counterparty mints pairs to hedge)",
+                ));
+            }
+            if n < 1 {
+                return Err(PnError::invalid("hedge_every_steps", n, "must be >= 1"));
+            }
+        }
         match (self.policy, self.band_delta) {
             (RollPolicy::Band, None) => {
                 return Err(PnError::Missing { key: "band_delta".into(), when: "policy = \"band\"".into() })
@@ -418,6 +437,7 @@ mod tests {
             roll_target = 2.5
             roll_before_days = 2
             hedge_buy_back = true
+            hedge_every_steps = 6
             band_delta = 0.25
             fee = 0.001
             pricing_vol = 0.7
@@ -441,7 +461,7 @@ mod tests {
         .unwrap();
         s.validate().unwrap();
         assert_eq!(s.policy, RollPolicy::Band);
-        assert_eq!(s.band_delta, Some(0.25));
+        assert_eq!((s.band_delta, s.hedge_every_steps), (Some(0.25), Some(6)));
         assert_eq!(s.settlement.method, SettlementMethod::Median);
         assert_eq!(s.settlement.manipulation.unwrap().size, 0.05);
         assert_eq!(s.roll_oracle_errors.len(), 1);
@@ -522,6 +542,11 @@ mod tests {
         check("payoff = \"binary\"", "policy");
         check("payoff_lower = 0.5", "payoff_lower");
         check("max_roll_rounds = 0", "max_roll_rounds");
+        check("hedge_every_steps = 0", "hedge_every_steps");
+        let e =
+            parse("policy = \"hold\"\nhedge_every_steps = 4").unwrap().validate().unwrap_err().to_string();
+        assert!(e.starts_with("hedge_every_steps") && e.contains("rolling policy"), "{e}");
+        assert!(parse("hedge_every_steps = -1").is_err());
         check("[settlement]\nwindow_hours = -1", "settlement.window_hours");
         check("[settlement]\nmanipulation = { share = 2, size = 0.1 }", "settlement.manipulation.share");
         check(

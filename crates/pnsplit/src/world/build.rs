@@ -55,6 +55,8 @@ impl PnWorld {
                 _ => 1,
             },
             buy_back: spec.hedge_buy_back,
+            hedge_every: spec.hedge_every_steps.unwrap_or(0) as usize,
+            delta0: 0.0,
             bridge_var: env.process_vol * env.process_vol * env.dt_years,
             band_delta: spec.band_delta.unwrap_or(1.0),
             band_q: 0.0,
@@ -102,6 +104,13 @@ impl PnWorld {
                     ),
                 ));
             }
+        }
+        if sh.hedge_every > env.steps {
+            return Err(PnError::invalid(
+                "hedge_every_steps",
+                sh.hedge_every,
+                format!("must be <= the number of steps ({})", env.steps),
+            ));
         }
         if sh.p_drift_every > env.steps {
             return Err(PnError::invalid(
@@ -151,11 +160,19 @@ impl PnWorld {
         sh.suf_u = suf_u;
         sh.suf_uk = suf_uk;
         sh.p_value0 = sh.value_at(env.start_price, &sh.holders, maturity);
-        let marks = sh.p_drift_every > 0 || maturity > horizon + sh.eps;
+        let marks = sh.p_drift_every > 0 || maturity > horizon + sh.eps || sh.hedge_every > 0;
         if capped && marks && n <= fastmark::MAX_HOLDERS {
             sh.fast = Some(FastMark::new(&sh.holders));
         }
         sh.premium_usd = sh.suf_uk[0] - sh.p_value0;
+        if sh.hedge_every > 0 {
+            let (c, ln_s) = (sh.tau_consts(maturity), env.start_price.ln());
+            sh.delta0 = sh
+                .holders
+                .iter()
+                .map(|h| h.units * sh.price(env.start_price, ln_s, h.strike, h.ln_strike, &c).1)
+                .sum();
+        }
 
         let steps_kept = ((sh.window + sh.delay) / env.dt_years).ceil();
         let capacity = if steps_kept.is_finite() && steps_kept < env.steps as f64 {
@@ -184,6 +201,7 @@ impl PnWorld {
             acc: PathAcc::default(),
             premium_usd: sh.premium_usd,
             p0: sh.p_value0,
+            hedge: 0.0,
             stats: InvariantStats::default(),
             round_cap_hits: 0,
             key_untouched_ln: f64::NEG_INFINITY,

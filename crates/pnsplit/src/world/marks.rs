@@ -68,7 +68,8 @@ impl State {
     /// P value at the start.
     pub(super) fn close_books(&self, sh: &Shared, now: f64, x_f: f64, start_price: f64) -> Books {
         let a = &self.acc;
-        let gas = sh.gas * a.exits as f64;
+        // One transaction a holder's roll and a rebalance that traded.
+        let gas = sh.gas * (a.exits + a.rebalances) as f64;
         let mut ledger = Ledger::default();
         ledger.transfer(Party::Borrower, Party::Lender, self.premium_usd);
         ledger.transfer(Party::Lender, Party::Takers, a.fees);

@@ -16,19 +16,23 @@
 //!    starts; rounds repeat while new holders trigger (crowding, measured like a liquidation
 //!    cascade). A holder whose maturity has passed no longer rolls; at `tau = 0` exactly it
 //!    still may (with `P = min(x, K)`, as in B2).
-//! 2. The step-end market price joins the settlement oracle's history.
-//! 3. Holders whose maturity `T` satisfies `T + delay <= now` settle through the slow
+//! 2. Every `hedge_every_steps` steps (when set) the roll counterparty rebalances its hedge to
+//!    the ETH-delta of the open P claims, trading the difference through the same execution
+//!    ([`hedge`]).
+//! 3. The step-end market price joins the settlement oracle's history.
+//! 4. Holders whose maturity `T` satisfies `T + delay <= now` settle through the slow
 //!    settlement oracle ([`crate::settlement`], [`settle`]) and leave the world.
-//! 4. Every `p_drift_every_steps` steps the cohort's P value is marked ([`marks`]).
+//! 5. Every `p_drift_every_steps` steps the cohort's P value is marked ([`marks`]).
 //!
 //! # The ledger
 //! Every event books what it moves between the six parties at the true market price just
 //! before it (docs/MODEL.md, The P/N ledger): the premium at the start (borrower to P holder),
 //! a roll (its fee to the takers, its gas to the validators, the P holder's gain at the true
 //! price when the roll oracle reads another price), its hedge trade (slippage to the market,
-//! a searcher's gain to the takers: the P holder bears both), a settlement (the settlement
-//! error, between P holder and borrower only). The hot loop keeps sums; [`marks`] closes the
-//! books at the end of the path.
+//! a searcher's gain to the takers: the P holder bears both), a rebalance of the hedge (its gas
+//! to the validators, its trade as a hedge trade's, both from the P holder), a settlement (the
+//! settlement error, between P holder and borrower only). The hot loop keeps sums; [`marks`]
+//! closes the books at the end of the path.
 //!
 //! At the end of the path, holders that have matured but wait for a delayed publication settle
 //! at the final price; holders whose maturity lies beyond the horizon (rolled ones) are not
@@ -39,7 +43,7 @@
 //! Holders are sorted by strike once (shared by every thread). Holders that never rolled share
 //! one maturity; they are consumed from the top of the sorted list by a cursor. Holders rolled in
 //! the same round share their new strike and maturity, so they become one *roll group* (with
-//! the member list kept for event rows); groups sit in a max-heap keyed by strike (by a bound
+//! the member list kept for event rows, on the paths that record them); groups sit in a max-heap keyed by strike (by a bound
 //! on the trigger price under the band policy) and in a queue ordered by maturity (groups are
 //! created in time order, so creation order is maturity order). A step costs O(log n) plus the
 //! rolls it performs; `P(x, K', maturity) / x` and `Delta(K')` are the same for every roll and
@@ -48,6 +52,7 @@
 mod build;
 mod execution;
 mod fastmark;
+mod hedge;
 mod marks;
 mod policies;
 mod settle;
@@ -97,6 +102,7 @@ struct Group {
     maturity: f64,
     units: f64,
     members: u64,
+    /// The member list (first and last holder), kept only on paths that record events.
     head: u32,
     tail: u32,
     state: GroupState,
@@ -151,6 +157,10 @@ struct Shared {
     patience: usize,
     /// Whether negative sheds are bought back.
     buy_back: bool,
+    /// Rebalance the counterparty's hedge every this many steps (0: never).
+    hedge_every: usize,
+    /// The cohort's P delta at the start price, `sum u Phi(-d1(S0, K, T))` (when hedging).
+    delta0: f64,
     /// Variance of the log price over one step, `process_vol^2 dt`: the Brownian bridge of a
     /// passive order's step.
     bridge_var: f64,
@@ -241,6 +251,8 @@ struct PathAcc {
     taker_gas: f64,
     /// The P holder's gain at the true price from rolls decided at another price (from takers).
     mispricing: f64,
+    /// Rebalances of the counterparty's hedge that traded (one transaction's gas each).
+    rebalances: u64,
     /// Realised gains of hedge inventory sold after the roll that shed it (exposure, not a
     /// booking).
     exposure: f64,
@@ -313,7 +325,8 @@ struct State {
     heap: BinaryHeap<HeapEntry>,
     fifo: VecDeque<u32>,
     recheck: Vec<HeapEntry>,
-    /// Member lists over sorted holder indices.
+    /// Member lists over sorted holder indices, kept only on paths that record events (nothing
+    /// else reads them).
     next: Vec<u32>,
     /// Each member's units, kept only on paths that record events.
     member_units: Vec<f64>,
@@ -336,6 +349,8 @@ struct State {
     premium_usd: f64,
     /// The cohort's P value at the start of the path.
     p0: f64,
+    /// The counterparty's hedge, ETH ([`hedge`]; kept when `hedge_every_steps` is set).
+    hedge: f64,
     stats: InvariantStats,
     round_cap_hits: u64,
     /// Trigger policy: `ln(K trigger)` of the highest untouched strike (-inf when none).
@@ -456,6 +471,9 @@ impl State {
                 // The trade belongs to this step's latest round with rolls.
                 let at = TradeAt { step: ctx.step, round: rounds.saturating_sub(1) as u32 };
                 let shed = if sh.buy_back { out.net } else { out.sell };
+                if sh.hedge_every > 0 {
+                    self.hedge -= shed;
+                }
                 let traded = self.execute_round(sh, &mut carry, shed, p0, at, last, market, ev);
                 if !traded && out.rolled == 0 {
                     break;
@@ -463,6 +481,9 @@ impl State {
             }
         }
         self.acc.max_rounds = self.acc.max_rounds.max(rounds);
+        if sh.hedge_every > 0 && (ctx.step + 1) % sh.hedge_every == 0 {
+            self.rebalance(sh, ctx.step, rounds as u32, now, last, market, ev);
+        }
         self.history.push_ln(now, market.log_price());
         if self.next_due <= now + sh.eps {
             self.settle_due(sh, now, market.price(), ctx.step, false, ev);
@@ -507,6 +528,13 @@ impl Primitive for PnWorld {
         st.acc.mark_prev = v0;
         st.premium_usd = premium;
         st.p0 = v0;
+        if sh.hedge_every > 0 {
+            st.hedge = if market.start_price() == sh.start_price {
+                sh.delta0
+            } else {
+                sh.delta_from(market.start_price(), 0, sh.maturity)
+            };
+        }
     }
 
     fn step(&mut self, ctx: &StepCtx, market: &mut WorldMarket, rng: &mut PathRng, events: &mut EventSink) {

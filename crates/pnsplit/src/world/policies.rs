@@ -31,6 +31,7 @@ impl Shared {
 
 impl State {
     /// Appends holder `j` to the round's member list.
+    #[inline(always)]
     fn append(&mut self, out: &mut RoundOut, j: u32) {
         self.next[j as usize] = NONE;
         if out.tail == NONE {
@@ -41,8 +42,9 @@ impl State {
         out.tail = j;
     }
 
-    /// Rolls the untouched holder at the cursor, priced `(p, d)`.
-    #[inline]
+    /// Rolls the untouched holder at the cursor, priced `(p, d)`. Inlined into the rounds' loops:
+    /// a call per roll (B2 makes about 1,500 a path) cost B2 about 2% of its instructions.
+    #[inline(always)]
     fn roll_untouched(
         &mut self,
         sh: &Shared,
@@ -75,8 +77,8 @@ impl State {
         if rc.events {
             self.member_units[j] = v / rc.p_new;
             ev.push(roll_event(rc, h.id, shed, v, fee, gain));
+            self.append(out, j as u32);
         }
-        self.append(out, j as u32);
         self.cursor += 1;
     }
 
@@ -119,14 +121,14 @@ impl State {
                 self.member_units[j as usize] = vj / rc.p_new;
                 j = self.next[j as usize];
             }
-        }
-        if g.head != NONE {
-            if out.tail == NONE {
-                out.head = g.head;
-            } else {
-                self.next[out.tail as usize] = g.head;
+            if g.head != NONE {
+                if out.tail == NONE {
+                    out.head = g.head;
+                } else {
+                    self.next[out.tail as usize] = g.head;
+                }
+                out.tail = g.tail;
             }
-            out.tail = g.tail;
         }
     }
 

@@ -43,6 +43,10 @@ impl State {
         let x_s = self.history.settlement_price(&sh.settlement, t, sh.window, sh.eps);
         let x_t = self.history.price_at(t, sh.eps);
         let start = self.cursor;
+        if sh.hedge_every > 0 {
+            // The settled claims' hedge goes with them (docs/MODEL.md, Rebalancing the hedge).
+            self.hedge -= sh.matured_delta_from(x_d, start);
+        }
         self.acc.n_paid += x_d * rolled_n_share(sh, start, x_t);
         let mut i = start;
         // Capped payoff: holders with K <= min(x_s, x_T) receive K/x_s units, owe no shortfall,
@@ -89,6 +93,9 @@ impl State {
         self.account_settlement(&o, g.units * x_d);
         self.acc.transfer_to_n_groups += o.transfer_to_n_usd;
         self.groups[gid as usize].state = GroupState::Settled;
+        if sh.hedge_every > 0 {
+            self.hedge -= g.units * sh.payoff.p_usd_slope(x_d, g.strike);
+        }
         if ev.enabled() {
             let mut j = g.head;
             while j != NONE {

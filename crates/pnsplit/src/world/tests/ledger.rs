@@ -162,7 +162,7 @@ proptest! {
 
     /// Every event's bookings, and every path's ledger, sum to zero within 1e-9 of the largest
     /// term, for every payoff, policy, settlement error, roll oracle, execution style (with and
-    /// without buy-backs) and friction; and the
+    /// without buy-backs), friction and hedge rebalancing (never, every step, every 5); and the
     /// events' bookings plus the premium make the path's ledger when every settlement has a
     /// row (no publication delay cut by the horizon).
     #[test]
@@ -177,8 +177,12 @@ proptest! {
         gas in prop_oneof![Just(0.0), Just(7.5)],
         frontrun in prop_oneof![Just(0.0), Just(0.4)],
         seed in 0u64..1000,
+        hedge in prop_oneof![Just(None), Just(Some(1)), Just(Some(5))],
     ) {
-        let spec = conservation_spec(policy, payoff, error, delay, exec, buy_back, osm);
+        let mut spec = conservation_spec(policy, payoff, error, delay, exec, buy_back, osm);
+        if spec.policy != RollPolicy::Hold {
+            spec.hedge_every_steps = hedge;
+        }
         let mut rng = stream(seed, 0, Purpose::Setup);
         let cohort = Cohort {
             borrowers: (0..20)

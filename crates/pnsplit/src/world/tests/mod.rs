@@ -8,6 +8,7 @@ use headroom_market::{Event, EventKind, Frictions};
 use rand::RngExt;
 
 mod execution;
+mod hedge;
 mod ledger;
 mod reference;
 
@@ -373,6 +374,15 @@ fn variants() -> Vec<(&'static str, PnSpec)> {
                 payoff: PayoffShape::Binary,
                 maturity_days: Some(20.0),
                 settlement: SettlementSpec { window_hours: 3.0, ..Default::default() },
+                ..base.clone()
+            },
+        ),
+        (
+            "hedged",
+            PnSpec {
+                maturity_days: Some(10.0),
+                settlement: SettlementSpec { delay_hours: 12.0, window_hours: 2.0, ..Default::default() },
+                hedge_every_steps: Some(5),
                 ..base.clone()
             },
         ),

@@ -60,13 +60,29 @@ fn reference_path(spec: &PnSpec, cohort: &Cohort, prices: &[f64]) -> PathMetrics
             .sum()
     };
     let mut mark_prev = value(&hs, 3000.0, 0.0);
+    // The counterparty's hedge (market execution only here): the open claims' delta, priced one
+    // by one; it starts at the claims' delta and follows every sale and settlement.
+    let delta = |hs: &[H], x: f64, now: f64| -> f64 {
+        hs.iter()
+            .filter(|h| h.open)
+            .map(|h| {
+                let tau = h.maturity - now;
+                h.units
+                    * if tau >= -eps { price(x, h.strike, tau).1 } else { payoff.p_usd_slope(x, h.strike) }
+            })
+            .sum()
+    };
+    let hedge_every = spec.hedge_every_steps.unwrap_or(0) as usize;
+    assert!(hedge_every == 0 || (n_pat == 1 && matches!(spec.execution, Execution::Market {})));
+    let mut hedge = delta(&hs, 3000.0, 0.0);
     let (mut paid, mut sum_sq, mut n_ret) = (0.0, 0.0, 0u64);
     let settle_all = |hs: &mut [H],
                       hist: &mut PriceHistory,
                       now: f64,
                       x_d: f64,
                       at_end: bool,
-                      m: &mut PathMetrics|
+                      m: &mut PathMetrics,
+                      hedge: &mut f64|
      -> f64 {
         let mut paid = 0.0;
         for h in hs.iter_mut().filter(|h| h.open) {
@@ -78,6 +94,7 @@ fn reference_path(spec: &PnSpec, cohort: &Cohort, prices: &[f64]) -> PathMetrics
                 m.shortfall_usd += o.shortfall_usd;
                 paid += o.p_usd;
                 h.open = false;
+                *hedge -= h.units * payoff.p_usd_slope(x_d, h.strike);
             }
         }
         paid
@@ -118,8 +135,9 @@ fn reference_path(spec: &PnSpec, cohort: &Cohort, prices: &[f64]) -> PathMetrics
                         if !h.open || tau < -eps {
                             return false;
                         }
+                        // (A time to maturity a rounding below 0 is not under a roll_before of 0.)
                         calendar
-                            || tau < before
+                            || (before > 0.0 && tau < before)
                             || match spec.policy {
                                 RollPolicy::Trigger => x / h.strike < spec.roll_trigger,
                                 RollPolicy::Band => price(x, h.strike, tau).1 > spec.band_delta.unwrap(),
@@ -163,6 +181,7 @@ fn reference_path(spec: &PnSpec, cohort: &Cohort, prices: &[f64]) -> PathMetrics
                     block += sell;
                 }
             }
+            hedge -= sell;
             if block > 0.0 {
                 let f = market.sell(block);
                 m.eth_sold += block;
@@ -172,8 +191,19 @@ fn reference_path(spec: &PnSpec, cohort: &Cohort, prices: &[f64]) -> PathMetrics
             }
         }
         m.max_cascade_rounds = m.max_cascade_rounds.max(rounds);
+        if hedge_every > 0 && (t + 1) % hedge_every == 0 {
+            let x = market.price();
+            let q = hedge - delta(&hs, x, now);
+            hedge -= q;
+            if q > 0.0 {
+                m.eth_sold += q;
+                m.slippage_usd += market.sell(q).slippage_usd;
+            } else if q < 0.0 {
+                m.slippage_usd += market.buy(-q).usd + q * x;
+            }
+        }
         hist.push(now, market.price());
-        paid += settle_all(&mut hs, &mut hist, now, market.price(), false, &mut m);
+        paid += settle_all(&mut hs, &mut hist, now, market.price(), false, &mut m, &mut hedge);
         if spec.p_drift_every_steps > 0 && (t + 1) % spec.p_drift_every_steps as usize == 0 {
             let x = market.price();
             let v = value(&hs, x, now) + pending.iter().map(|l| l.0 * x - l.1).sum::<f64>();
@@ -188,7 +218,7 @@ fn reference_path(spec: &PnSpec, cohort: &Cohort, prices: &[f64]) -> PathMetrics
     }
     let now = steps as f64 * dt;
     let x_f = market.price();
-    settle_all(&mut hs, &mut hist, now, x_f, true, &mut m);
+    settle_all(&mut hs, &mut hist, now, x_f, true, &mut m, &mut hedge);
     for h in hs.iter().filter(|h| h.open) {
         m.shortfall_usd += h.units * (h.strike - payoff.p_usd(x_f, h.strike)).max(0.0);
     }

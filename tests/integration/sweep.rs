@@ -39,6 +39,37 @@ fn sweep_points_share_the_seed_and_match_single_runs() {
 }
 
 #[test]
+fn points_that_share_a_worlds_run_match_single_runs() {
+    // The trigger is the P/N world's alone: the CDP world runs once per depth and the points of
+    // a depth read its rows; every point still equals a plain run of it, byte for byte.
+    let dir = tempdir();
+    let d = dir.path();
+    let t = SMALL.replace("paths = 300", "paths = 40").replace("worlds = [\"cdp\"]", "worlds = [\"cdp\", \"pn\"]")
+        + "\n[pn]\n\n[sweep]\n\"market.liquidity.depth_eth\" = [20000.0, 500.0]\n\"pn.roll_trigger\" = [1.15, 1.4]\n";
+    std::fs::write(d.join("e.toml"), &t).unwrap();
+    let o = run_in(d, &["sweep", "e.toml", "--out", "sw"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(d.join("sw/sweep.csv")).unwrap();
+    for depth in ["20000.0", "500.0"] {
+        for trigger in ["1.15", "1.4"] {
+            let p = t
+                .replace("depth_eth = 20000.0", &format!("depth_eth = {depth}"))
+                .replace("[pn]\n", &format!("[pn]\nroll_trigger = {trigger}\n"));
+            std::fs::write(d.join("p.toml"), p).unwrap();
+            let out = format!("p-{depth}-{trigger}");
+            let o = run_in(d, &["run", "p.toml", "--out", &out, "--no-paths"]);
+            assert!(o.status.success(), "{}", stderr(&o));
+            let single = std::fs::read_to_string(d.join(out).join("summary.csv")).unwrap();
+            let prefix = format!("{depth},{trigger},");
+            let point: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix(&prefix)).collect();
+            let rows: Vec<&str> = single.lines().skip(1).collect();
+            assert_eq!(point, rows, "point {prefix}");
+            assert!(rows.iter().any(|r| r.starts_with("diff,")));
+        }
+    }
+}
+
+#[test]
 fn bad_sweep_is_an_input_error() {
     let dir = tempdir();
     let d = dir.path();

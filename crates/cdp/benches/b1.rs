@@ -92,5 +92,63 @@ fn b1(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, b1);
+/// A world on B1's ladder under `spec`, its market at the start price.
+fn world_of(spec: &CdpSpec) -> (CdpWorld, WorldMarket) {
+    let ladder = Ladder::b1(5000);
+    let env = WorldEnv {
+        steps: STEPS,
+        dt_years: DT,
+        start_price: 3000.0,
+        process_vol: 0.9,
+        frictions: Default::default(),
+    };
+    let world = CdpWorld::new(spec, &ladder.cohort(3000.0), &env).unwrap();
+    let market = WorldMarket::new(
+        3000.0,
+        Liquidity::Exponential { depth_eth: 1_000_000.0 },
+        None,
+        &spec.oracle_model(),
+        &spec.oracle_errors,
+        DT,
+    );
+    (world, market)
+}
+
+/// The first step of a path whose return is `r`, with its cascade: the world's rows (for the
+/// liquidations and rounds it made).
+fn cascade_step(world: &mut CdpWorld, m: &mut WorldMarket, r: f64) -> PathMetrics {
+    let mut rw = stream(1, 0, Purpose::World(0));
+    let mut sink = EventSink::new(false);
+    m.reset();
+    world.begin_path(m);
+    let ctx = StepCtx { step: 0, steps: STEPS, dt_years: DT, time_years: DT };
+    m.begin_step(r, ctx.time_years);
+    world.step(&ctx, m, &mut rw, &mut sink);
+    let mut out = PathMetrics::default();
+    world.end_path(&ctx, m, &mut out);
+    out
+}
+
+/// A cascade: one step of a 5% fall through B1's world (the bulk path's rounds, each a range of
+/// the book and one sale) and through Aave v3.3's (the general engine: close factor, dust, the
+/// profit check, Chainlink's oracle), each liquidating the positions the fall and its sales
+/// push under their thresholds.
+fn cascade(c: &mut Criterion) {
+    let (b1_spec, ..) = setup();
+    let mut aave = CdpSpec::preset(Protocol::AaveV3);
+    aave.lt = Some(Ladder::b1(5000).lt);
+    let r = (0.95f64).ln();
+    let mut g = c.benchmark_group("cascade");
+    for (name, spec) in [("b1", b1_spec), ("aave-v3", aave)] {
+        let (mut world, mut market) = world_of(&spec);
+        let m = cascade_step(&mut world, &mut market, r);
+        let label = format!("{name} step of -5% ({} liquidations, {} rounds)", m.exits, m.max_cascade_rounds);
+        g.bench_function(label, |b| {
+            b.iter(|| black_box(cascade_step(&mut world, &mut market, black_box(r))))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, b1, cascade);
 criterion_main!(benches);

@@ -227,6 +227,33 @@ pub fn write_path_rows<W: std::io::Write>(
     Ok(())
 }
 
+/// Appends the paths.csv rows of paths `first..first + n` to `out` (no header), byte for byte
+/// what [`write_path_rows`] writes through a CSV writer (every field is a number, a blank or a
+/// world's label: nothing to quote), without the writer's per-field work: paths.csv's
+/// formatting, in parallel parts of a block (crate::output).
+pub fn format_path_rows(out: &mut Vec<u8>, first: u64, kinds: &[WorldKind], worlds: &[&[PathMetrics]]) {
+    let n = worlds.first().map_or(0, |w| w.len());
+    let mut fb = ryu::Buffer::new();
+    let mut ib = itoa::Buffer::new();
+    for i in 0..n {
+        for (kind, rows) in kinds.iter().zip(worlds) {
+            let m = &rows[i];
+            out.extend_from_slice(ib.format(first + i as u64).as_bytes());
+            out.push(b',');
+            out.extend_from_slice(kind.label().as_bytes());
+            for c in all_metrics() {
+                out.push(b',');
+                match (c.get)(m) {
+                    None => {}
+                    Some(v) if c.count => out.extend_from_slice(ib.format(v as u64).as_bytes()),
+                    Some(v) => out.extend_from_slice(fmt_f64(&mut fb, v).as_bytes()),
+                }
+            }
+            out.push(b'\n');
+        }
+    }
+}
+
 /// One row of summary.csv.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SummaryRow {
@@ -363,6 +390,40 @@ mod tests {
         let b = record(rows[1]);
         let b = parse_path_row(&b).unwrap();
         assert_eq!((b.path, b.primitive, b.metrics), (41, "pn", pn));
+    }
+
+    #[test]
+    fn rows_formatted_directly_are_the_csv_writers_bytes() {
+        let mut rows = Vec::new();
+        for (i, x) in [0.0, -0.0, 1.5e-300, -2.75e21, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 3000.125]
+            .into_iter()
+            .enumerate()
+        {
+            let ledger = headroom_market::Ledger { borrower_usd: x, lender_usd: -x, ..Default::default() };
+            rows.push(PathMetrics {
+                exits: i as u64 * 1_000_003,
+                fees_usd: x,
+                min_price: x.abs(),
+                ledger,
+                interest_usd: (i % 2 == 0).then_some(x),
+                p_drift: (i % 3 == 0).then_some(-x),
+                ..Default::default()
+            });
+        }
+        let other: Vec<PathMetrics> = rows.iter().rev().cloned().collect();
+        for (kinds, worlds) in [
+            (vec![WorldKind::Cdp, WorldKind::Pn], vec![&rows[..], &other[..]]),
+            (vec![WorldKind::Pn], vec![&rows[..]]),
+        ] {
+            let mut w = csv::WriterBuilder::new().quote_style(csv::QuoteStyle::Never).from_writer(Vec::new());
+            write_path_rows(&mut w, u64::MAX - 20, &kinds, &worlds).unwrap();
+            let mut direct = Vec::new();
+            format_path_rows(&mut direct, u64::MAX - 20, &kinds, &worlds);
+            assert_eq!(
+                String::from_utf8(direct).unwrap(),
+                String::from_utf8(w.into_inner().unwrap()).unwrap()
+            );
+        }
     }
 
     #[test]

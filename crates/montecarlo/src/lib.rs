@@ -30,6 +30,7 @@
 
 #![warn(missing_docs)]
 
+mod builds;
 pub mod cohort;
 pub mod colstats;
 pub mod columns;

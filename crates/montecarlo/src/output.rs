@@ -7,7 +7,7 @@
 //! ([`crate::spill::RowStore`]) as it is finished; the summary is then computed from the
 //! columns, exactly and in bounded memory.
 
-use crate::columns::{all_metrics, fmt_f64, paths_header, write_path_rows, write_summary};
+use crate::columns::{all_metrics, fmt_f64, format_path_rows, paths_header, write_summary};
 use crate::error::{Error, Result};
 use crate::runner::{Events, Experiment, RunOptions, RunResult, BLOCK};
 use crate::spec::WorldKind;
@@ -350,14 +350,11 @@ impl PathsCsv {
             .step_by(FORMAT_PART)
             .map(|lo| {
                 let hi = (lo + FORMAT_PART).min(n);
-                // Every field is a number or a fixed label: no quoting to look for.
-                let mut w = csv::WriterBuilder::new()
-                    .quote_style(csv::QuoteStyle::Never)
-                    .from_writer(Vec::with_capacity((hi - lo) * 200));
+                // Every field is a number or a fixed label: formatted straight into bytes.
+                let mut part = Vec::with_capacity((hi - lo) * kinds.len() * 320);
                 let sub: Vec<_> = rows.iter().map(|s| &s[lo..hi]).collect();
-                write_path_rows(&mut w, first + lo as u64, kinds, &sub)
-                    .expect("writing to memory cannot fail");
-                w.into_inner().unwrap_or_default()
+                format_path_rows(&mut part, first + lo as u64, kinds, &sub);
+                part
             })
             .collect();
         for p in parts {

@@ -9,6 +9,7 @@
 //! number of paths. Under a `windows` process each path is a window with worlds of its own
 //! (crate::windows).
 
+use crate::builds::{key, Builds};
 use crate::cohort::build_cohort;
 use crate::error::{Error, Result};
 use crate::spec::{ExperimentSpec, WorldKind};
@@ -183,6 +184,13 @@ impl Experiment {
 
     /// Validates and builds `spec`; `file` names it in errors and resolves relative paths.
     pub fn build(spec: ExperimentSpec, file: &Path) -> Result<Self> {
+        Self::build_shared(spec, file, &mut Builds::default())
+    }
+
+    /// [`Experiment::build`], taking from `builds` the process, the cohort and the worlds an
+    /// experiment built with it before had of the same inputs, and leaving there those it
+    /// builds (a sweep's points: crate::builds).
+    pub(crate) fn build_shared(spec: ExperimentSpec, file: &Path, builds: &mut Builds) -> Result<Self> {
         spec.validate(file)?;
         let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
         let invalid = |key: &str, e: &dyn std::fmt::Display| Error::Invalid {
@@ -190,19 +198,22 @@ impl Experiment {
             problems: vec![format!("{key}{e}")],
         };
         let dt_years = spec.dt_years();
-        let exo = Exogenous::build(
-            &spec.market.process,
-            &spec.market.shocks,
-            dt_years,
-            spec.steps as usize,
-            &base_dir,
-        )
-        .map_err(|e| invalid("market.process.", &e))?;
+        let (process, shocks) = (&spec.market.process, &spec.market.shocks);
+        let exo_key = key(&(process, shocks, dt_years, spec.steps, &base_dir));
+        let exo = builds
+            .exo
+            .get_or_try(&exo_key, || {
+                Exogenous::build(process, shocks, dt_years, spec.steps as usize, &base_dir)
+            })
+            .map_err(|e| invalid("market.process.", &e))?;
         let mut spec = spec;
         spec.paths = Some(windows::resolve_paths(&spec, &exo, file)?);
         let window0 = exo.window(0);
         let start_price = exo.start_price().unwrap_or(spec.market.start_price);
-        let cohort = build_cohort(&spec.cohort, start_price, spec.seed, &base_dir)?;
+        let cohort_key = key(&(&spec.cohort, start_price, spec.seed, &base_dir));
+        let cohort = builds
+            .cohorts
+            .get_or_try(&cohort_key, || build_cohort(&spec.cohort, start_price, spec.seed, &base_dir))?;
         let known_vol = window0.map_or(exo.known_vol(), |w| Some(w.known_vol));
         if spec.has(WorldKind::Pn) && spec.pn.as_ref().is_some_and(|p| p.pricing_vol.is_none()) {
             windows::check_known_vol(&spec, known_vol, file)?;
@@ -229,9 +240,16 @@ impl Experiment {
         let market = |oracle: &headroom_market::OracleModel, errors: &[headroom_market::BadPrint]| {
             WorldMarket::new(start_price, liquidity.clone(), resilience, oracle, errors, dt_years)
         };
+        // A world's inputs: its table, `env` and its cohort (under `windows`, scaled from the
+        // file's start price to window 0's).
+        let scaling = (&exo_key, &cohort_key, spec.market.start_price);
+        let world_key = |table: String| key(&(table, &env, scaling));
         let cdp = match (&spec.cdp, spec.has(WorldKind::Cdp)) {
             (Some(c), true) => {
-                let prim = CdpWorld::new(c, cohort_for_worlds, &env).map_err(|e| invalid("cdp.", &e))?;
+                let prim = builds
+                    .cdp
+                    .get_or_try(&world_key(key(c)), || CdpWorld::new(c, cohort_for_worlds, &env))
+                    .map_err(|e| invalid("cdp.", &e))?;
                 let oracle = c.oracle_model();
                 Some(Slot::new(prim, market(&oracle, &c.oracle_errors), cohort_for_worlds, &env))
             }
@@ -239,8 +257,11 @@ impl Experiment {
         };
         let pn = match (&spec.pn, spec.has(WorldKind::Pn)) {
             (Some(p), true) => {
-                let prim = PnWorld::new(p, cohort_for_worlds, &env).map_err(|e| invalid("pn.", &e))?;
-                windows::check_every_window(p, &exo, &env, cohort_for_worlds, file)?;
+                let prim = builds.pn.get_or_try(&world_key(key(p)), || {
+                    let prim = PnWorld::new(p, cohort_for_worlds, &env).map_err(|e| invalid("pn.", &e))?;
+                    windows::check_every_window(p, &exo, &env, cohort_for_worlds, file)?;
+                    Ok::<_, Error>(prim)
+                })?;
                 Some(Slot::new(prim, market(&p.roll_oracle, &p.roll_oracle_errors), cohort_for_worlds, &env))
             }
             _ => None,

@@ -130,22 +130,8 @@ impl RowStore {
     /// (CDP minus P/N, per path) of each shared metric when both worlds ran. Each is (primitive
     /// label, metric, source).
     pub fn summary_sources(&self) -> Vec<(&'static str, &'static Metric, ColumnSource)> {
-        let mut jobs = Vec::new();
-        for kind in &self.kinds {
-            for m in all_metrics() {
-                jobs.push((kind.label(), m, ColumnSource::One(self.column_path(*kind, m))));
-            }
-        }
-        let cdp = self.kinds.contains(&WorldKind::Cdp);
-        let pn = self.kinds.contains(&WorldKind::Pn);
-        if cdp && pn {
-            for m in SHARED.iter() {
-                let a = self.column_path(WorldKind::Cdp, m);
-                let b = self.column_path(WorldKind::Pn, m);
-                jobs.push(("diff", m, ColumnSource::Diff(a, b)));
-            }
-        }
-        jobs
+        let worlds: Vec<(WorldKind, &Path)> = self.kinds.iter().map(|k| (*k, self.dir.as_path())).collect();
+        summary_sources_of(&worlds, Rows::All)
     }
 
     /// summary.csv's rows from the stored columns: one job per row, in parallel, each exact and
@@ -164,24 +150,7 @@ impl RowStore {
         budget: usize,
         buckets: usize,
     ) -> Result<Vec<SummaryRow>> {
-        let rows: Vec<Result<Option<SummaryRow>>> = self
-            .summary_sources()
-            .into_par_iter()
-            .map(|(primitive, m, source)| {
-                let col = Spilled { source: &source, cancel };
-                let Some(mut stats) = column_stats_with(&col, m.worst, budget, buckets)? else {
-                    return Ok(None);
-                };
-                if let SeMethod::BatchMeans { block } = se {
-                    // One more pass in path order: the block means (the same bits as in memory).
-                    let mut b = BlockMeans::new(block);
-                    col.scan(&mut |values| b.extend(values))?;
-                    stats = stats.with_se(b.se());
-                }
-                Ok(Some(SummaryRow { primitive, metric: m.name, stats }))
-            })
-            .collect();
-        rows.into_iter().filter_map(Result::transpose).collect()
+        summarise(self.summary_sources(), se, cancel, budget, buckets)
     }
 
     /// Reads the stored rows back in paths.csv's order (by path, worlds in output order).
@@ -200,6 +169,74 @@ impl RowStore {
             world: 0,
         })
     }
+}
+
+/// Which of summary.csv's rows [`summary_sources_of`] gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rows {
+    /// Every row: each world's metrics, then the paired differences.
+    All,
+    /// Each world's own metrics only.
+    Own,
+    /// The paired differences only (`diff`, CDP minus P/N, when both worlds are given).
+    Diff,
+}
+
+/// The sources of summary.csv's rows of worlds whose column files may lie in folders of their
+/// own (`worlds`: each world in output order, with the folder of its columns), in summary.csv's
+/// order: every metric of every world, then `diff` of each shared metric when both are given.
+/// `rows` keeps a part of them (a sweep's points that share a world's run compute its own rows
+/// once and only the differences again).
+pub fn summary_sources_of(
+    worlds: &[(WorldKind, &Path)],
+    rows: Rows,
+) -> Vec<(&'static str, &'static Metric, ColumnSource)> {
+    let mut jobs = Vec::new();
+    if rows != Rows::Diff {
+        for (kind, dir) in worlds {
+            for m in all_metrics() {
+                jobs.push((kind.label(), m, ColumnSource::One(column_file(dir, *kind, m))));
+            }
+        }
+    }
+    let dir_of = |k: WorldKind| worlds.iter().find(|(w, _)| *w == k).map(|(_, d)| *d);
+    if let (Some(cdp), Some(pn), true) = (dir_of(WorldKind::Cdp), dir_of(WorldKind::Pn), rows != Rows::Own) {
+        for m in SHARED.iter() {
+            let a = column_file(cdp, WorldKind::Cdp, m);
+            let b = column_file(pn, WorldKind::Pn, m);
+            jobs.push(("diff", m, ColumnSource::Diff(a, b)));
+        }
+    }
+    jobs
+}
+
+/// The summary rows of `sources`, in their order, those without values left out: one job per
+/// row, in parallel, each exact and in bounded memory (`crate::colstats`, at most `budget`
+/// values and `buckets` counts a job); `se` is how the standard errors are estimated.
+pub fn summarise(
+    sources: Vec<(&'static str, &'static Metric, ColumnSource)>,
+    se: SeMethod,
+    cancel: Option<&AtomicBool>,
+    budget: usize,
+    buckets: usize,
+) -> Result<Vec<SummaryRow>> {
+    let rows: Vec<Result<Option<SummaryRow>>> = sources
+        .into_par_iter()
+        .map(|(primitive, m, source)| {
+            let col = Spilled { source: &source, cancel };
+            let Some(mut stats) = column_stats_with(&col, m.worst, budget, buckets)? else {
+                return Ok(None);
+            };
+            if let SeMethod::BatchMeans { block } = se {
+                // One more pass in path order: the block means (the same bits as in memory).
+                let mut b = BlockMeans::new(block);
+                col.scan(&mut |values| b.extend(values))?;
+                stats = stats.with_se(b.se());
+            }
+            Ok(Some(SummaryRow { primitive, metric: m.name, stats }))
+        })
+        .collect();
+    rows.into_iter().filter_map(Result::transpose).collect()
 }
 
 impl RowSink for RowStore {

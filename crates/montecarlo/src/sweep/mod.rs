@@ -5,13 +5,23 @@
 //! and its value the list of values to take, e.g. `"market.liquidity.depth_eth" = [1e5, 1e6]`.
 //! Points are the Cartesian product, the first key varying slowest (keys in file order sorted
 //! alphabetically by TOML's table order). Every point is built and validated before any runs.
+//!
+//! Points pay once for what they share: a process, a cohort or a world whose inputs an earlier
+//! point had is taken from it when the points are built (crate::builds), and a world whose
+//! inputs an earlier point had is not run again: the point reads that run's rows ([`runs`]).
+//! Each point's rows are those of a plain run of that point, byte for byte.
 
+mod runs;
+
+pub use runs::Plan;
+
+use crate::builds::Builds;
 use crate::columns::{fmt_f64, summary_fields, SummaryRow, SUMMARY_HEADER};
 use crate::error::{Error, Result};
 use crate::output::{check_disk, csv_err, csv_writer, write_atomically};
 use crate::runner::{Experiment, RunOptions};
 use crate::spec::ExperimentSpec;
-use crate::spill::{check_cancel, RowStore};
+use crate::spill::check_cancel;
 use crate::staging::Disk;
 use crate::target::{check_folder, OutputKind};
 use serde::Deserialize;
@@ -78,6 +88,7 @@ pub fn load_sweep_text(text: &str, file: &Path, paths: Option<u64>, seed: Option
         return Err(invalid(format!("sweep: {total} points: at most {MAX_POINTS}")));
     }
     let mut points = Vec::with_capacity(total);
+    let mut builds = Builds::default();
     for idx in 0..total {
         let mut rest = idx;
         let mut values = vec![toml::Value::Boolean(false); keys.len()];
@@ -99,7 +110,7 @@ pub fn load_sweep_text(text: &str, file: &Path, paths: Option<u64>, seed: Option
         if let Some(s) = seed {
             spec.seed = s;
         }
-        let exp = Experiment::build(spec, file).map_err(|e| match e {
+        let exp = Experiment::build_shared(spec, file, &mut builds).map_err(|e| match e {
             Error::Invalid { file, problems } => Error::Invalid {
                 file,
                 problems: problems
@@ -125,10 +136,10 @@ pub(crate) fn value_text(v: &toml::Value, fb: &mut ryu::Buffer) -> String {
 }
 
 /// Runs every point and writes `out/sweep.csv` (the grid's columns, then summary.csv's, one row
-/// per point, primitive and metric) and `out/manifest.json`. Each point's rows are spilled into
-/// the sweep's staging folder and removed once its summary is computed, so memory does not grow
-/// with the number of paths; `out` follows the rules of [`crate::target`], and nothing is
-/// replaced unless every point ran.
+/// per point, primitive and metric) and `out/manifest.json`. Each world run's rows are spilled
+/// into the sweep's staging folder and removed once the last point that reads them is
+/// summarised, so memory does not grow with the number of paths; `out` follows the rules of
+/// [`crate::target`], and nothing is replaced unless every point ran.
 pub fn run_sweep(
     sweep: &Sweep,
     out: &Path,
@@ -155,39 +166,36 @@ pub fn run_sweep_with(
     disk: &Disk,
 ) -> Result<()> {
     check_folder(out, OutputKind::Sweep)?;
-    let biggest = sweep.points.iter().map(|(_, e)| (e.spec.paths(), e.kinds().len())).max().unwrap_or((0, 0));
-    check_disk(out, biggest.0, biggest.1, false)?;
+    let plan = Plan::new(sweep);
+    check_disk(out, plan.peak_world_paths(), 1, false)?;
     let started = std::time::Instant::now();
     write_atomically(out, OutputKind::Sweep, |dir| {
         let rows_dir = dir.join(".rows");
+        std::fs::create_dir(&rows_dir).map_err(|e| Error::write(&rows_dir, e))?;
         let mut results = Vec::with_capacity(sweep.points.len());
-        for (_, exp) in &sweep.points {
-            std::fs::create_dir(&rows_dir).map_err(|e| Error::write(&rows_dir, e))?;
-            let store = RowStore::create(&rows_dir, &exp.kinds(), 0, disk)?;
-            results.push(point_summary(exp, run, store)?);
-            std::fs::remove_dir_all(&rows_dir).map_err(|e| Error::write(&rows_dir, e))?;
-        }
+        runs::run_points(sweep, &plan, run, &rows_dir, disk, |rows| {
+            results.push(rows);
+            Ok(())
+        })?;
+        std::fs::remove_dir_all(&rows_dir).map_err(|e| Error::write(&rows_dir, e))?;
         write_sweep_files(dir, sweep, &results, started.elapsed().as_secs_f64(), git_commit, disk)?;
         check_cancel(run.cancel)
     })
 }
 
-/// One point's summary rows: its paths run into `store` (spilled rows, so memory does not grow
-/// with the number of paths) and summarised from it.
-fn point_summary(exp: &Experiment, run: &RunOptions, mut store: RowStore) -> Result<Vec<SummaryRow>> {
-    let opts = RunOptions { paths: 0..exp.spec.paths(), event_paths: 0, ..*run };
-    exp.run_blocks(&opts, &mut store)?;
-    store.summary(exp.se_method(), run.cancel)
-}
-
 /// Runs every point and returns its summary rows, point by point, without writing a sweep
-/// folder (each point's rows spilled to a temporary folder); `run` gives the threads, progress
+/// folder (the runs' rows spilled to a temporary folder); `run` gives the threads, progress
 /// and cancellation (a set flag stops the sweep with [`Error::Interrupted`]).
 pub fn sweep_summaries(sweep: &Sweep, run: &RunOptions) -> Result<Vec<Vec<SummaryRow>>> {
+    let temp = tempfile::Builder::new()
+        .prefix(".headroom-rows-")
+        .tempdir()
+        .map_err(|e| Error::write(std::env::temp_dir(), e))?;
     let mut results = Vec::with_capacity(sweep.points.len());
-    for (_, exp) in &sweep.points {
-        results.push(point_summary(exp, run, RowStore::temporary(&exp.kinds(), 0)?)?);
-    }
+    runs::run_points(sweep, &Plan::new(sweep), run, temp.path(), &Disk::real(), |rows| {
+        results.push(rows);
+        Ok(())
+    })?;
     Ok(results)
 }
 

@@ -101,8 +101,16 @@ fn metrics(r: &Row, path: usize, pn: bool) -> PathMetrics {
 
 /// The fixture's paths.csv and summary.csv, written by the engine's own writers.
 fn fixture_files() -> (String, String) {
+    fixture_files_with_drift([1e-5, 2e-5, 3e-5, 4e-5])
+}
+
+/// [`fixture_files`] with the P/N paths' `p_drift` set to `drift`.
+fn fixture_files_with_drift(drift: [f64; 4]) -> (String, String) {
     let cdp: Vec<PathMetrics> = CDP_ROWS.iter().enumerate().map(|(i, r)| metrics(r, i, false)).collect();
-    let pn: Vec<PathMetrics> = PN_ROWS.iter().enumerate().map(|(i, r)| metrics(r, i, true)).collect();
+    let mut pn: Vec<PathMetrics> = PN_ROWS.iter().enumerate().map(|(i, r)| metrics(r, i, true)).collect();
+    for (m, d) in pn.iter_mut().zip(drift) {
+        m.p_drift = Some(d);
+    }
     let kinds = [WorldKind::Cdp, WorldKind::Pn];
     let worlds: [&[PathMetrics]; 2] = [&cdp, &pn];
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -249,6 +257,43 @@ fn who_pays_what_is_the_ledger_with_its_breakdowns_apart() {
     // Each side's result: P/N lender pnl 27 + 5, 25 + 5, 28 + 5, 22 + 5: mean 30.5.
     assert!(md.contains("| lender (`lender_pnl_usd`) | -7.5 ["), "{md}");
     assert!(md.contains("| 30.5 ["), "{md}");
+}
+
+/// The P holder's value drift, `p_drift` x 100 in % a year with its interval, beside the
+/// proposal's 1-4% a year. Four paths take Student's t(0.975, 3) = 3.18245.
+#[test]
+fn the_p_holders_drift_is_in_percent_a_year_beside_the_claim() {
+    let tmp = tempdir();
+    let report = |name: &str, drift: [f64; 4]| {
+        let (paths, summary) = fixture_files_with_drift(drift);
+        let dir = folder(tmp.path(), name, &[("summary.csv", &summary), ("paths.csv", &paths)]);
+        let out = tmp.path().join(format!("{name}.md"));
+        write_report(&[dir], &out, &ReportOptions::default()).unwrap();
+        read(&out)
+    };
+    let line = |md: &str| {
+        md.lines().find(|l| l.starts_with("**The P holder's value drift**")).unwrap_or_default().to_string()
+    };
+    // 1e-5 .. 4e-5: mean 2.5e-5, sd 1.29099e-5, se 6.45497e-6, half-width 2.05427e-5: in %
+    // 0.0025 [0.0004457, 0.004554], below the claim.
+    let md = report("low", [1e-5, 2e-5, 3e-5, 4e-5]);
+    let l = line(&md);
+    assert!(
+        l.contains("over 4 paths): **0.0025 % a year** [0.0004457, 0.004554], **below** the 1-4% a year"),
+        "{md}"
+    );
+    // It sits under each side's whole result.
+    assert!(md.find("### Each side's whole result").unwrap() < md.find(&l).unwrap());
+    // 0.020, 0.024, 0.026, 0.030: mean 0.025, sd sqrt(5.2e-5 / 3) = 0.0041633, se 0.0020817,
+    // half-width 0.0066248: 2.5 [1.838, 3.162] % a year, inside.
+    let l = line(&report("inside", [0.020, 0.024, 0.026, 0.030]));
+    assert!(l.contains("**2.5 % a year** [1.838, 3.162], **inside** the 1-4% a year"), "{l}");
+    // Twice that: 5 [3.675, 6.325], across the claim's upper end.
+    let l = line(&report("across", [0.040, 0.048, 0.052, 0.060]));
+    assert!(l.contains("**5 % a year** [3.675, 6.325], across the 4% end of the 1-4% a year"), "{l}");
+    // 0.05 .. 0.08: 6.5 [4.446, 8.554], above.
+    let l = line(&report("above", [0.05, 0.06, 0.07, 0.08]));
+    assert!(l.contains("**6.5 % a year** [4.446, 8.554], **above** the 1-4% a year"), "{l}");
 }
 
 #[test]

@@ -296,6 +296,77 @@ fn the_p_holders_drift_is_in_percent_a_year_beside_the_claim() {
     assert!(l.contains("**6.5 % a year** [4.446, 8.554], **above** the 1-4% a year"), "{l}");
 }
 
+/// The fixture's paths as windows of a historical simulation (windows.csv), the last three
+/// 45, 15 and 61 days after the one before.
+const WINDOWS_CSV: &str = "path,start_utc,start_price,known_vol
+0,2020-01-01T00:00:00Z,3000.0,0.8
+1,2020-02-15T00:00:00Z,3100.0,0.8
+2,2020-03-01T00:00:00Z,2500.0,0.9
+3,2020-05-01T00:00:00Z,2800.0,0.7
+";
+
+#[test]
+fn windows_get_their_costliest_episodes_and_a_calendar_chart() {
+    let tmp = tempdir();
+    let dir = full_fixture(tmp.path());
+    fs::write(dir.join("windows.csv"), WINDOWS_CSV).unwrap();
+    fs::write(
+        dir.join("manifest.json"),
+        MANIFEST.replace(r#""seed": 9},"#, r#""seed": 9, "horizon_days": 30.0},"#),
+    )
+    .unwrap();
+    let out = tmp.path().join("r.md");
+    let s = write_report(std::slice::from_ref(&dir), &out, &ReportOptions::default()).unwrap();
+    let md = read(&out);
+    // CDP costs 0.95, 0, 3.4, 1.9 % a year: paths 2, 3, 0 (61 and 60 days apart), path 1 none.
+    // P/N 0.03, 0.05, 0.02, 0.08: paths 3, 1, 0; path 2 starts 15 days after path 1, which cost
+    // more: the same episode. Lowest prices 2,900, 3,000, 2,000, 2,500 against the starts.
+    let rows = [
+        "| CDP | 1 | 2020-03-01 | 2,500 | 2,000 (-20%) | 3.4 | 340 |",
+        "| CDP | 2 | 2020-05-01 | 2,800 | 2,500 (-10.71%) | 1.9 | 190 |",
+        "| CDP | 3 | 2020-01-01 | 3,000 | 2,900 (-3.333%) | 0.95 | 95 |",
+        "| P/N | 1 | 2020-05-01 | 2,800 | 2,500 (-10.71%) | 0.08 | 8 |",
+        "| P/N | 2 | 2020-02-15 | 3,100 | 3,000 (-3.226%) | 0.05 | 5 |",
+        "| P/N | 3 | 2020-01-01 | 3,000 | 2,900 (-3.333%) | 0.03 | 3 |",
+    ];
+    let at: Vec<usize> =
+        rows.iter().map(|r| md.find(r).unwrap_or_else(|| panic!("missing {r:?} in\n{md}"))).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{md}");
+    assert!(!md.contains("| P/N | 4 | 2020") && !md.contains("| CDP | 4 | 2020"), "{md}");
+    assert!(md.contains("(4 windows, 2020-01-01 to 2020-05-01)"), "{md}");
+    assert!(
+        md.contains("| files | summary.csv, paths.csv, manifest.json, windows.csv (4 windows) |"),
+        "{md}"
+    );
+    // The chart: linked, written, with its three series.
+    let svg = s.plots.iter().find(|p| p.ends_with("1-fixture-calendar.svg")).expect("a calendar plot");
+    assert!(image_links(&md).iter().any(|l| l.ends_with("1-fixture-calendar.svg")), "{md}");
+    let text = read(svg);
+    for label in
+        ["ETH price at the start of each window", "CDP: cost of the window", "P/N: cost of the window"]
+    {
+        assert!(text.contains(label), "missing {label:?} in the calendar");
+    }
+    // Windows of paths that paths.csv does not have, or a bad time: errors naming the file.
+    fs::write(dir.join("windows.csv"), WINDOWS_CSV.replace("3,2020-05-01", "7,2020-05-01")).unwrap();
+    let e = write_report(std::slice::from_ref(&dir), &out, &ReportOptions::default()).unwrap_err();
+    assert!(
+        e.to_string().contains("windows.csv") && e.to_string().contains("path 7 has no row of world `cdp`"),
+        "{e}"
+    );
+    assert!(e.is_input_error());
+    fs::write(dir.join("windows.csv"), WINDOWS_CSV.replace("2020-02-15T00:00:00Z", "Feb 15")).unwrap();
+    let e = write_report(std::slice::from_ref(&dir), &out, &ReportOptions::default()).unwrap_err();
+    assert!(
+        e.to_string().ends_with(
+            "windows.csv: line 3: column `start_utc`: \"Feb 15\" is not a time YYYY-MM-DDTHH:MM:SSZ"
+        ),
+        "{e}"
+    );
+    // The earlier report is kept.
+    assert_eq!(read(&out), md);
+}
+
 #[test]
 fn the_headline_is_the_engines_paired_difference_with_the_paths_it_rests_on() {
     let tmp = tempdir();

@@ -1,4 +1,5 @@
-//! Reading a result folder: manifest.json, summary.csv, paths.csv, sweep.csv and events.csv.
+//! Reading a result folder: manifest.json, summary.csv, paths.csv, sweep.csv, windows.csv and
+//! events.csv.
 //!
 //! Every problem is a [`ReportError`] naming the file (and the line for CSV files); nothing here
 //! panics on bad input.
@@ -139,6 +140,17 @@ pub struct PathsData {
     pub worlds: Vec<(WorldKind, WorldPaths)>,
 }
 
+/// One row of windows.csv: the window a path replayed (a `windows` process).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WindowRow {
+    /// Global path index.
+    pub path: u64,
+    /// The window's first row, seconds since 1970-01-01 00:00 UTC.
+    pub start_time: i64,
+    /// Its close: the path's start price, USD.
+    pub start_price: f64,
+}
+
 /// One row of sweep.csv: the grid point, then a summary row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SweepRow {
@@ -170,6 +182,8 @@ pub struct Folder {
     pub paths: Option<PathsData>,
     /// sweep.csv, if present.
     pub sweep: Option<SweepData>,
+    /// windows.csv (a historical simulation), if present.
+    pub windows: Option<Vec<WindowRow>>,
     /// Number of rows of events.csv, if present.
     pub event_rows: Option<u64>,
 }
@@ -195,9 +209,11 @@ impl Folder {
             None
         };
         let paths = if file("paths.csv").is_file() { Some(read_paths(&file("paths.csv"))?) } else { None };
+        let windows =
+            if file("windows.csv").is_file() { Some(read_windows(&file("windows.csv"))?) } else { None };
         let event_rows =
             if file("events.csv").is_file() { Some(count_rows(&file("events.csv"))?) } else { None };
-        Ok(Folder { dir: dir.to_path_buf(), manifest, summary, paths, sweep, event_rows })
+        Ok(Folder { dir: dir.to_path_buf(), manifest, summary, paths, sweep, windows, event_rows })
     }
 
     /// The experiment's name: the manifest's, else the folder's.
@@ -473,6 +489,46 @@ pub fn read_sweep(file: &Path) -> Result<SweepData, ReportError> {
         rows.push(SweepRow { point, summary: summary_row(file, &rec, &idx)? });
     }
     Ok(SweepData { grid, rows })
+}
+
+/// Reads windows.csv (`path`, `start_utc`, `start_price`, `known_vol`): paths in increasing
+/// order, each start a UTC time, each price finite and > 0.
+pub fn read_windows(file: &Path) -> Result<Vec<WindowRow>, ReportError> {
+    let mut r = csv_reader(file)?;
+    let h = header(file, &mut r)?;
+    let (ip, it, ix) =
+        (column(file, &h, "path")?, column(file, &h, "start_utc")?, column(file, &h, "start_price")?);
+    let mut rows: Vec<WindowRow> = Vec::new();
+    for rec in r.records() {
+        let rec = rec.map_err(|e| from_csv(file, e))?;
+        let line = record_line(&rec);
+        let field = |i: usize| rec.get(i).unwrap_or("").trim();
+        let path = parse_u64(file, line, "path", field(ip))?;
+        if let Some(last) = rows.last().filter(|w| w.path >= path) {
+            return Err(csv_err(
+                file,
+                line,
+                format!("path {path} after path {}: rows must be in increasing path order", last.path),
+            ));
+        }
+        let start_time = headroom_market::process::parse_time(field(it)).ok_or_else(|| {
+            csv_err(
+                file,
+                line,
+                format!("column `start_utc`: {:?} is not a time YYYY-MM-DDTHH:MM:SSZ", field(it)),
+            )
+        })?;
+        let start_price = parse_f64(file, line, "start_price", field(ix))?;
+        if !(start_price.is_finite() && start_price > 0.0) {
+            return Err(csv_err(
+                file,
+                line,
+                format!("column `start_price`: {start_price} is not a price > 0"),
+            ));
+        }
+        rows.push(WindowRow { path, start_time, start_price });
+    }
+    Ok(rows)
 }
 
 /// Counts the data rows of a CSV file (checking that it parses).

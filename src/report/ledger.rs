@@ -217,6 +217,44 @@ pub fn section(out: &mut Out<'_>, summary: &[SummaryRow], label: &str) {
         out.line(&format!("| {name} | {} |", cells.join(" | ")));
     }
     out.line("");
+    if let Some(line) = find(summary, Side::World(WorldKind::Pn), "p_drift").and_then(drift_line) {
+        out.line(&line);
+        out.line("");
+    }
+}
+
+/// The proposal's claim for the P holder's "quadratic drift", % a year [P/N].
+const CLAIMED_DRIFT_PCT: (f64, f64) = (1.0, 4.0);
+
+/// The sentence on the P holder's value drift, `p_drift` x 100 in % a year with its 95%
+/// interval, beside the proposal's 1-4% a year: inside, below or above the claim when the
+/// interval is, else across one of its ends. `None` when the run did not mark (no value).
+pub fn drift_line(r: &SummaryRow) -> Option<String> {
+    if r.n == 0 || !r.mean.is_finite() {
+        return None;
+    }
+    let (lo, hi) = (100.0 * r.ci95_low, 100.0 * r.ci95_high);
+    let (a, b) = CLAIMED_DRIFT_PCT;
+    let claim = format!("the {a}-{b}% a year the proposal quotes for it");
+    let verdict = if !(lo.is_finite() && hi.is_finite()) {
+        format!("to set beside {claim} (no interval over {} path)", fmt_count(r.n))
+    } else if lo >= a && hi <= b {
+        format!("**inside** {claim}")
+    } else if hi < a {
+        format!("**below** {claim}")
+    } else if lo > b {
+        format!("**above** {claim}")
+    } else {
+        let edge = if lo < a { a } else { b };
+        format!("across the {edge}% end of {claim}")
+    };
+    Some(format!(
+        "**The P holder's value drift** (`p_drift` x 100: the realised annualised volatility of the \
+         cohort's P value between marks, mean over {} paths): **{} % a year** {}, {verdict}.",
+        fmt_count(r.n),
+        fmt_num(100.0 * r.mean),
+        fmt_ci(lo, hi),
+    ))
 }
 
 /// The sentence on the CDP minus P/N difference of cost, from its `diff` rows of summary.csv

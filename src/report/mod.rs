@@ -12,8 +12,9 @@
 //! - every metric of summary.csv;
 //! - plots in `FILE_files/` (SVG, linked relatively): the distributions of per-path cost of both
 //!   worlds on one chart, the worst path of each world (price, oracle price and cumulative exits,
-//!   through a [`PathTracer`]), and for a sweep one chart per key metric against the first grid
-//!   column.
+//!   through a [`PathTracer`]), for a historical simulation (windows.csv) each window's cost along
+//!   the calendar under ETH's price, with the costliest windows, and for a sweep one chart per key
+//!   metric against the first grid column.
 //!
 //! Totals come from the engine (docs/reporting.md): `cost_usd` is the sum of the ledger's
 //! takers, market and validators columns, computed per path by montecarlo; the report adds
@@ -25,6 +26,7 @@
 //! report's first line ([`REPORT_MARKER`]) is how a later report recognises a file it may
 //! replace: `--out` never overwrites a markdown file or a plots folder headroom did not write.
 
+mod calendar;
 mod data;
 mod figures;
 mod format;

@@ -66,7 +66,7 @@ pub struct Frame<'a> {
     pub size: (u32, u32),
 }
 
-fn draw_err<E: std::fmt::Debug>(e: E) -> String {
+pub(super) fn draw_err<E: std::fmt::Debug>(e: E) -> String {
     format!("{e:?}")
 }
 
@@ -323,7 +323,7 @@ where
 }
 
 /// The legend box, as every chart draws it, at `at`.
-fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+pub(super) fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
     at: SeriesLabelPosition,
 ) -> Result<(), String> {
@@ -338,7 +338,10 @@ fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
 }
 
 /// The legend mark of a line: one stroke, or two for a dashed line.
-fn legend_line<DB: DrawingBackend>(color: RGBColor, dashed: bool) -> impl Fn((i32, i32)) -> LegendMark<DB> {
+pub(super) fn legend_line<DB: DrawingBackend>(
+    color: RGBColor,
+    dashed: bool,
+) -> impl Fn((i32, i32)) -> LegendMark<DB> {
     move |(x, y)| {
         let style = color.stroke_width(2);
         let (a, b) = if dashed { (7, 12) } else { (19, 0) };

@@ -4,7 +4,7 @@
 
 use super::data::{Folder, Side, SummaryRow};
 use super::format::{cell, fmt_ci, fmt_count, fmt_num, slug, Out};
-use super::{figures, ledger, sweep, Plot, ReportError, ReportOptions};
+use super::{calendar, figures, ledger, sweep, Plot, ReportError, ReportOptions};
 
 /// Renders the report of `folders`: the markdown, its plots and the notes.
 pub fn render(
@@ -66,6 +66,16 @@ fn folder_section(
     }
     if let Some(paths) = &f.paths {
         figures::distribution(out, &prefix, name, paths, &label)?;
+        if let Some(windows) = &f.windows {
+            let horizon = f
+                .manifest
+                .as_ref()
+                .and_then(|m| m.config.as_ref())
+                .and_then(|c| c.get("horizon_days"))
+                .and_then(|v| v.as_f64())
+                .unwrap_or(f64::NAN);
+            calendar::section(out, &prefix, name, windows, paths, horizon, &f.dir)?;
+        }
         figures::worst_paths(out, &prefix, f, paths, opts)?;
     } else if f.summary.is_some() {
         out.line("### Cost distributions and worst paths");
@@ -214,6 +224,9 @@ fn facts(out: &mut Out<'_>, f: &Folder, label: &str) {
         if present {
             files.push(name.to_string());
         }
+    }
+    if let Some(w) = &f.windows {
+        files.push(format!("windows.csv ({} windows)", fmt_count(w.len() as u64)));
     }
     if let Some(n) = f.event_rows {
         files.push(format!("events.csv ({} events)", fmt_count(n)));

@@ -1,6 +1,7 @@
 //! Unit tests of the report's helpers (number formats, curves, checks), with hand-computed
 //! expectations. The whole report is tested on fixture folders in tests/integration/report.rs.
 
+use super::calendar::{costliest, from_years, positive_runs, to_years};
 use super::data::{Side, SummaryRow};
 use super::figures::{check_trace, worst_index};
 use super::format::{fmt_ci, fmt_count, fmt_num};
@@ -161,4 +162,39 @@ fn traces_are_checked_before_drawing() {
         exits_cumulative: vec![0],
     };
     assert!(check_trace(&t).is_err());
+}
+
+#[test]
+fn the_calendar_axis_is_in_years_exact_at_new_years() {
+    let t = |s: &str| headroom_market::process::parse_time(s).unwrap();
+    assert_eq!(to_years(t("2020-01-01T00:00:00Z")), 2020.0);
+    // 2020 has 366 days: 2 July is 183 days in, halfway.
+    assert_eq!(to_years(t("2020-07-02T00:00:00Z")), 2020.5);
+    assert_eq!(from_years(2020.5), t("2020-07-02T00:00:00Z"));
+    // 2021 has 365: noon of 2 July is 182.5 days in.
+    assert_eq!(to_years(t("2021-07-02T12:00:00Z")), 2021.5);
+    for s in ["2018-06-24T09:00:00Z", "2024-02-25T21:00:00Z", "2019-12-31T23:00:00Z"] {
+        assert_eq!(from_years(to_years(t(s))), t(s), "{s}");
+    }
+}
+
+#[test]
+fn costly_windows_run_until_a_free_one_or_a_skipped_start() {
+    // Starts one unit apart except 3 -> 5 (a skipped window).
+    let starts = [0, 1, 2, 3, 5, 6, 7];
+    let runs = positive_runs(&starts, &[1.0, 2.0, 0.0, 1.0, 1.0, 1.0, 0.0]);
+    assert_eq!(runs, vec![0..2, 3..4, 4..6]);
+    assert_eq!(positive_runs(&starts, &[0.0; 7]), vec![]);
+    assert_eq!(positive_runs(&starts[..2], &[1.0, 1.0]), vec![0..2]);
+}
+
+#[test]
+fn the_costliest_windows_are_one_per_episode() {
+    // Episodes of 10: 30 (index 3) first; 5 at 32 and 4 at 25 are its episode; 4 at 0 and 4 at
+    // 12 tie: the earlier first, and 12 is 12 away from 0, so both.
+    let starts = [0, 12, 25, 30, 32, 50];
+    let cost = [4.0, 4.0, 4.0, 9.0, 5.0, 0.0];
+    assert_eq!(costliest(&starts, &cost, 10, 5), vec![3, 0, 1]);
+    assert_eq!(costliest(&starts, &cost, 10, 2), vec![3, 0]);
+    assert_eq!(costliest(&starts, &[0.0; 6], 10, 5), Vec::<usize>::new());
 }

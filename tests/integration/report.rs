@@ -101,8 +101,16 @@ fn metrics(r: &Row, path: usize, pn: bool) -> PathMetrics {
 
 /// The fixture's paths.csv and summary.csv, written by the engine's own writers.
 fn fixture_files() -> (String, String) {
+    fixture_files_with_drift([1e-5, 2e-5, 3e-5, 4e-5])
+}
+
+/// [`fixture_files`] with the P/N paths' `p_drift` set to `drift`.
+fn fixture_files_with_drift(drift: [f64; 4]) -> (String, String) {
     let cdp: Vec<PathMetrics> = CDP_ROWS.iter().enumerate().map(|(i, r)| metrics(r, i, false)).collect();
-    let pn: Vec<PathMetrics> = PN_ROWS.iter().enumerate().map(|(i, r)| metrics(r, i, true)).collect();
+    let mut pn: Vec<PathMetrics> = PN_ROWS.iter().enumerate().map(|(i, r)| metrics(r, i, true)).collect();
+    for (m, d) in pn.iter_mut().zip(drift) {
+        m.p_drift = Some(d);
+    }
     let kinds = [WorldKind::Cdp, WorldKind::Pn];
     let worlds: [&[PathMetrics]; 2] = [&cdp, &pn];
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -249,6 +257,114 @@ fn who_pays_what_is_the_ledger_with_its_breakdowns_apart() {
     // Each side's result: P/N lender pnl 27 + 5, 25 + 5, 28 + 5, 22 + 5: mean 30.5.
     assert!(md.contains("| lender (`lender_pnl_usd`) | -7.5 ["), "{md}");
     assert!(md.contains("| 30.5 ["), "{md}");
+}
+
+/// The P holder's value drift, `p_drift` x 100 in % a year with its interval, beside the
+/// proposal's 1-4% a year. Four paths take Student's t(0.975, 3) = 3.18245.
+#[test]
+fn the_p_holders_drift_is_in_percent_a_year_beside_the_claim() {
+    let tmp = tempdir();
+    let report = |name: &str, drift: [f64; 4]| {
+        let (paths, summary) = fixture_files_with_drift(drift);
+        let dir = folder(tmp.path(), name, &[("summary.csv", &summary), ("paths.csv", &paths)]);
+        let out = tmp.path().join(format!("{name}.md"));
+        write_report(&[dir], &out, &ReportOptions::default()).unwrap();
+        read(&out)
+    };
+    let line = |md: &str| {
+        md.lines().find(|l| l.starts_with("**The P holder's value drift**")).unwrap_or_default().to_string()
+    };
+    // 1e-5 .. 4e-5: mean 2.5e-5, sd 1.29099e-5, se 6.45497e-6, half-width 2.05427e-5: in %
+    // 0.0025 [0.0004457, 0.004554], below the claim.
+    let md = report("low", [1e-5, 2e-5, 3e-5, 4e-5]);
+    let l = line(&md);
+    assert!(
+        l.contains("over 4 paths): **0.0025 % a year** [0.0004457, 0.004554], **below** the 1-4% a year"),
+        "{md}"
+    );
+    // It sits under each side's whole result.
+    assert!(md.find("### Each side's whole result").unwrap() < md.find(&l).unwrap());
+    // 0.020, 0.024, 0.026, 0.030: mean 0.025, sd sqrt(5.2e-5 / 3) = 0.0041633, se 0.0020817,
+    // half-width 0.0066248: 2.5 [1.838, 3.162] % a year, inside.
+    let l = line(&report("inside", [0.020, 0.024, 0.026, 0.030]));
+    assert!(l.contains("**2.5 % a year** [1.838, 3.162], **inside** the 1-4% a year"), "{l}");
+    // Twice that: 5 [3.675, 6.325], across the claim's upper end.
+    let l = line(&report("across", [0.040, 0.048, 0.052, 0.060]));
+    assert!(l.contains("**5 % a year** [3.675, 6.325], across the 4% end of the 1-4% a year"), "{l}");
+    // 0.05 .. 0.08: 6.5 [4.446, 8.554], above.
+    let l = line(&report("above", [0.05, 0.06, 0.07, 0.08]));
+    assert!(l.contains("**6.5 % a year** [4.446, 8.554], **above** the 1-4% a year"), "{l}");
+}
+
+/// The fixture's paths as windows of a historical simulation (windows.csv), the last three
+/// 45, 15 and 61 days after the one before.
+const WINDOWS_CSV: &str = "path,start_utc,start_price,known_vol
+0,2020-01-01T00:00:00Z,3000.0,0.8
+1,2020-02-15T00:00:00Z,3100.0,0.8
+2,2020-03-01T00:00:00Z,2500.0,0.9
+3,2020-05-01T00:00:00Z,2800.0,0.7
+";
+
+#[test]
+fn windows_get_their_costliest_episodes_and_a_calendar_chart() {
+    let tmp = tempdir();
+    let dir = full_fixture(tmp.path());
+    fs::write(dir.join("windows.csv"), WINDOWS_CSV).unwrap();
+    fs::write(
+        dir.join("manifest.json"),
+        MANIFEST.replace(r#""seed": 9},"#, r#""seed": 9, "horizon_days": 30.0},"#),
+    )
+    .unwrap();
+    let out = tmp.path().join("r.md");
+    let s = write_report(std::slice::from_ref(&dir), &out, &ReportOptions::default()).unwrap();
+    let md = read(&out);
+    // CDP costs 0.95, 0, 3.4, 1.9 % a year: paths 2, 3, 0 (61 and 60 days apart), path 1 none.
+    // P/N 0.03, 0.05, 0.02, 0.08: paths 3, 1, 0; path 2 starts 15 days after path 1, which cost
+    // more: the same episode. Lowest prices 2,900, 3,000, 2,000, 2,500 against the starts.
+    let rows = [
+        "| CDP | 1 | 2020-03-01 | 2,500 | 2,000 (-20%) | 3.4 | 340 |",
+        "| CDP | 2 | 2020-05-01 | 2,800 | 2,500 (-10.71%) | 1.9 | 190 |",
+        "| CDP | 3 | 2020-01-01 | 3,000 | 2,900 (-3.333%) | 0.95 | 95 |",
+        "| P/N | 1 | 2020-05-01 | 2,800 | 2,500 (-10.71%) | 0.08 | 8 |",
+        "| P/N | 2 | 2020-02-15 | 3,100 | 3,000 (-3.226%) | 0.05 | 5 |",
+        "| P/N | 3 | 2020-01-01 | 3,000 | 2,900 (-3.333%) | 0.03 | 3 |",
+    ];
+    let at: Vec<usize> =
+        rows.iter().map(|r| md.find(r).unwrap_or_else(|| panic!("missing {r:?} in\n{md}"))).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{md}");
+    assert!(!md.contains("| P/N | 4 | 2020") && !md.contains("| CDP | 4 | 2020"), "{md}");
+    assert!(md.contains("(4 windows, 2020-01-01 to 2020-05-01)"), "{md}");
+    assert!(
+        md.contains("| files | summary.csv, paths.csv, manifest.json, windows.csv (4 windows) |"),
+        "{md}"
+    );
+    // The chart: linked, written, with its three series.
+    let svg = s.plots.iter().find(|p| p.ends_with("1-fixture-calendar.svg")).expect("a calendar plot");
+    assert!(image_links(&md).iter().any(|l| l.ends_with("1-fixture-calendar.svg")), "{md}");
+    let text = read(svg);
+    for label in
+        ["ETH price at the start of each window", "CDP: cost of the window", "P/N: cost of the window"]
+    {
+        assert!(text.contains(label), "missing {label:?} in the calendar");
+    }
+    // Windows of paths that paths.csv does not have, or a bad time: errors naming the file.
+    fs::write(dir.join("windows.csv"), WINDOWS_CSV.replace("3,2020-05-01", "7,2020-05-01")).unwrap();
+    let e = write_report(std::slice::from_ref(&dir), &out, &ReportOptions::default()).unwrap_err();
+    assert!(
+        e.to_string().contains("windows.csv") && e.to_string().contains("path 7 has no row of world `cdp`"),
+        "{e}"
+    );
+    assert!(e.is_input_error());
+    fs::write(dir.join("windows.csv"), WINDOWS_CSV.replace("2020-02-15T00:00:00Z", "Feb 15")).unwrap();
+    let e = write_report(std::slice::from_ref(&dir), &out, &ReportOptions::default()).unwrap_err();
+    assert!(
+        e.to_string().ends_with(
+            "windows.csv: line 3: column `start_utc`: \"Feb 15\" is not a time YYYY-MM-DDTHH:MM:SSZ"
+        ),
+        "{e}"
+    );
+    // The earlier report is kept.
+    assert_eq!(read(&out), md);
 }
 
 #[test]

@@ -104,6 +104,25 @@ impl<P: Primitive> Slot<P> {
         self.market.begin_step(log_return, ctx.time_years);
         self.prim.step(ctx, &mut self.market, &mut self.rng, &mut self.sink);
     }
+
+    /// Applies the step's return and, when the path has candles, the step's range (`(ln(high /
+    /// S), ln(low / S))` relative to the exogenous level `S` before the step,
+    /// `ExoPath::step_range`) as the market's exogenous high and low, which passive orders
+    /// read ([`WorldMarket::step_range_log`]).
+    #[inline]
+    pub(crate) fn begin_step_in_range(&mut self, ctx: &StepCtx, log_return: f64, range: Option<(f64, f64)>) {
+        let level = self.market.log_exogenous();
+        self.market.begin_step(log_return, ctx.time_years);
+        if let Some((high, low)) = range {
+            self.market.set_exogenous_range(level + high, level + low);
+        }
+    }
+
+    /// [`Self::step`] with the step's range ([`Self::begin_step_in_range`]).
+    fn step_in_range(&mut self, ctx: &StepCtx, log_return: f64, range: Option<(f64, f64)>) {
+        self.begin_step_in_range(ctx, log_return, range);
+        self.prim.step(ctx, &mut self.market, &mut self.rng, &mut self.sink);
+    }
     pub(crate) fn end(&mut self, ctx: &StepCtx) -> PathMetrics {
         row_of(&mut self.prim, &self.market, ctx, self.collateral, self.horizon_years)
     }
@@ -465,6 +484,23 @@ impl Experiment {
         }
     }
 
+    /// Steps path `path` one step at a time, giving `each` the step's time, its exogenous return
+    /// and its range when the path has candles (`None` otherwise): the loop of the runs whose
+    /// markets are told the candles, of the trace and (in its own form) of the walk. The
+    /// returns are those the runner's blocks draw ([`headroom_market::ExoPath::fill_log_returns`]).
+    pub(crate) fn steps_in_range(
+        &self,
+        path: u64,
+        exo_rng: &mut PathRng,
+        mut each: impl FnMut(&StepCtx, f64, Option<(f64, f64)>),
+    ) {
+        let mut exo = self.exo.start_path_at(path, exo_rng);
+        for step in 0..self.env.steps {
+            let r = exo.next_log_return(&self.exo, exo_rng);
+            each(&self.ctx(step), r, exo.step_range(&self.exo, step));
+        }
+    }
+
     fn path1<P: Primitive>(
         &self,
         s: &mut Slot<P>,
@@ -474,6 +510,12 @@ impl Experiment {
         exo_rng: &mut PathRng,
     ) -> PathMetrics {
         s.begin(self.spec.seed, path, kind, rec);
+        if self.exo.has_ranges() {
+            // Candles: every step is stepped (the idle steps a block would skip are stepped
+            // to the same state) with its range.
+            self.steps_in_range(path, exo_rng, |ctx, r, range| s.step_in_range(ctx, r, range));
+            return s.end(&self.ctx(self.env.steps - 1));
+        }
         let mut exo = self.exo.start_path_at(path, exo_rng);
         let mut buf = [0.0; RETURN_BLOCK];
         let mut levels = [0.0; RETURN_BLOCK];
@@ -508,6 +550,14 @@ impl Experiment {
     ) -> (PathMetrics, PathMetrics) {
         a.begin(self.spec.seed, path, WorldKind::Cdp, rec);
         b.begin(self.spec.seed, path, WorldKind::Pn, rec);
+        if self.exo.has_ranges() {
+            self.steps_in_range(path, exo_rng, |ctx, r, range| {
+                a.step_in_range(ctx, r, range);
+                b.step_in_range(ctx, r, range);
+            });
+            let end = self.ctx(self.env.steps - 1);
+            return (a.end(&end), b.end(&end));
+        }
         let mut exo = self.exo.start_path_at(path, exo_rng);
         let mut buf = [0.0; RETURN_BLOCK];
         for start in (0..self.env.steps).step_by(RETURN_BLOCK) {
@@ -580,12 +630,10 @@ impl Experiment {
         };
         let mut points = Vec::with_capacity(self.env.steps + 1);
         points.push(point(&s.market));
-        let mut exo = self.exo.start_path_at(path, &mut exo_rng);
-        for step in 0..self.env.steps {
-            let r = exo.next_log_return(&self.exo, &mut exo_rng);
-            s.step(&self.ctx(step), r);
+        self.steps_in_range(path, &mut exo_rng, |ctx, r, range| {
+            s.step_in_range(ctx, r, range);
             points.push(point(&s.market));
-        }
+        });
         let metrics = s.end(&self.ctx(self.env.steps - 1));
         PathTrace { kind, path, points, events: s.sink.take(), metrics }
     }

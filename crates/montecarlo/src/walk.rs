@@ -164,8 +164,10 @@ impl Experiment {
         for step in 0..self.env.steps {
             let ctx = self.ctx(step);
             let r = exo.next_log_return(&self.exo, &mut exo_rng);
+            // The step's candle, when the path has one, as the run gives it to the markets.
+            let range = exo.step_range(&self.exo, step);
             if let Some(s) = cdp.as_mut() {
-                s.market.begin_step(r, ctx.time_years);
+                s.begin_step_in_range(&ctx, r, range);
                 if land == Some(step) {
                     let units = topup.map_or(0.0, |t| t.units);
                     let took = s.prim.add_collateral(&ctx, b.id, units, &s.market, &mut s.sink);
@@ -189,7 +191,7 @@ impl Experiment {
                 w.cdp.push(cdp_point(s, &ctx, x, triggered, put_in, b.debt_usd, rate, credited));
             }
             if let Some(s) = pn.as_mut() {
-                s.market.begin_step(r, ctx.time_years);
+                s.begin_step_in_range(&ctx, r, range);
                 s.prim.step(&ctx, &mut s.market, &mut s.rng, &mut s.sink);
                 w.pn_events.extend(s.sink.take());
                 w.pn.push(pn_point(s, &ctx, b.collateral));
@@ -388,6 +390,61 @@ p_drift_every_steps = 0
                 assert_eq!(prices, t.points.iter().map(|p| p.price).collect::<Vec<_>>());
             }
         }
+    }
+
+    /// A replay of hourly candles (closes 2,000, 2,000, 1,400, 1,400, ...): one position of 10
+    /// units and debt 12,000 (strike 1,200) rolls in step 1, at x / K = 1,400 / 1,200 < 1.25,
+    /// and rests its shed as an ask at 1,400 x 1.02 = 1,428. The candle of step 2 (row 3) has a
+    /// high of 1,450: the ask fills there, at 1,428, although no close reaches it. With each
+    /// candle's high at its close the ask waits `max_wait_steps` = 3 and is sold at market in
+    /// step 4, at 1,400. The run, the trace and the walk agree.
+    #[test]
+    fn a_candles_high_fills_a_resting_ask() {
+        let dir = tempfile::tempdir().unwrap();
+        let closes = [2000.0, 2000.0, 1400.0, 1400.0, 1400.0, 1400.0, 1400.0];
+        let write = |name: &str, high3: f64| {
+            let mut text = String::from("timestamp_utc,high,low,close\n");
+            for (i, c) in closes.iter().enumerate() {
+                let high = if i == 3 { high3 } else { *c };
+                text += &format!("2020-01-01T{i:02}:00:00Z,{high},{},{c}\n", c * 0.99);
+            }
+            let file = dir.path().join(name);
+            std::fs::write(&file, text).unwrap();
+            file
+        };
+        let passive = |file: &Path| {
+            GAP.replace(
+                "process = { model = \"gbm\", sigma = 0.0 }\nshocks = [{ kind = \"gap\", size = -0.3, at_hours = 1.5 }]",
+                &format!("process = {{ model = \"replay\", file = \"{}\" }}", file.display()),
+            )
+            .replace(
+                "[pn]\n",
+                "[pn]\npricing_vol = 0.8\nexecution = { style = \"passive\", spread = 0.02, max_wait_steps = 3 }\n",
+            )
+            .replace("paths = 3", "paths = 1")
+        };
+        let hedge = |exp: &Experiment| {
+            let (rows, events) = run_of(exp, 0);
+            let w = exp.walk(0, None).unwrap();
+            assert_eq!(w.pn_events, events_of(&events, WorldKind::Pn));
+            assert_eq!(w.pn_metrics.as_ref(), Some(&rows[1]));
+            assert_eq!(exp.trace_path(WorldKind::Pn, 0).unwrap().metrics, rows[1]);
+            let roll: Vec<&Event> = w.pn_events.iter().filter(|e| e.kind == EventKind::Roll).collect();
+            assert_eq!(roll.len(), 1);
+            assert_eq!(roll[0].step, 1);
+            let h: Vec<Event> = w.pn_events.iter().filter(|e| e.kind == EventKind::Hedge).cloned().collect();
+            assert_eq!(h.len(), 1, "{:?}", w.pn_events);
+            assert!(h[0].eth > 0.0);
+            (h[0].step, h[0].usd / h[0].eth, h[0].market_price)
+        };
+        let high = build(&passive(&write("high.csv", 1450.0)));
+        let (step, price, at) = hedge(&high);
+        assert_eq!(step, 2);
+        assert!((price - 1428.0).abs() < 1e-9 && (at - 1428.0).abs() < 1e-9, "{price} {at}");
+        let flat = build(&passive(&write("flat.csv", 1400.0)));
+        let (step, price, at) = hedge(&flat);
+        assert_eq!(step, 4);
+        assert!((at - 1400.0).abs() < 1e-9 && (price - 1400.0).abs() < 1e-9, "{price} {at}");
     }
 
     #[test]

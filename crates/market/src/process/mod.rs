@@ -299,6 +299,17 @@ impl Exogenous {
         self.known_vol
     }
 
+    /// Whether the paths have candles: a replay, or windows, of a file with `high` and `low`
+    /// columns. Then [`ExoPath::step_range`] gives every step's range, and the runner passes it
+    /// to each world's market ([`crate::WorldMarket::set_exogenous_range`]).
+    pub fn has_ranges(&self) -> bool {
+        match &self.kind {
+            Kind::Replay { ranges, .. } => ranges.is_some(),
+            Kind::Windows(t) => t.ranges.is_some(),
+            _ => false,
+        }
+    }
+
     /// The windows of a `windows` process (`None` for the others).
     pub fn windows(&self) -> Option<&WindowsInfo> {
         match &self.kind {

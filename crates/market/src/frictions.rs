@@ -6,7 +6,8 @@
 //! `f q` back just after. The searcher ends flat in the asset; its USD gain is the takers'. The
 //! victim's proceeds fall by the front-run sale's impact. Booked at `x`: the victim loses
 //! `q x - R_victim`, the searcher gains `R_front - C_back`, and the market (the other side of the
-//! three trades) the rest, so the three sum to zero.
+//! three trades) the rest, so the three sum to zero. A searcher sandwiches only a sale it gains
+//! from (it simulates the bundle first): none at the market's floor price (docs/MODEL.md).
 
 use crate::error::{check_range, MarketError};
 use crate::liquidity::Fill;
@@ -59,7 +60,7 @@ impl WorldMarket {
     /// three trades leave it; the oracle observes after each.
     pub fn sell_sandwiched(&mut self, qty: f64, share: f64) -> Sandwich {
         let price = self.cache_price();
-        if share <= 0.0 || qty <= 0.0 {
+        if share <= 0.0 || qty <= 0.0 || self.sandwich_gain(price, qty, share) <= 0.0 {
             let victim = self.sell(qty);
             return Sandwich { price, victim, searcher_usd: 0.0, market_usd: victim.slippage_usd };
         }
@@ -70,6 +71,26 @@ impl WorldMarket {
         victim.slippage_usd = qty * price - victim.usd;
         let searcher_usd = front.usd - back.usd;
         Sandwich { price, victim, searcher_usd, market_usd: victim.slippage_usd - searcher_usd }
+    }
+
+    /// What the searcher would gain by sandwiching a sale of `qty` at `price` with share `share`,
+    /// from the liquidity model alone (a searcher simulates its bundle before sending it): the
+    /// market is not touched. Not positive (a price at the floor, where its front-run sale would
+    /// move nothing and its buy-back everything) or not finite: no sandwich.
+    fn sandwich_gain(&self, price: f64, qty: f64, share: f64) -> f64 {
+        let liquidity = self.liquidity();
+        let floor = self.sale_floor_price().min(price);
+        let after = |p: f64, f: &Fill| (p * f.log_ratio.exp()).max(floor);
+        let front = liquidity.sell(price, share * qty);
+        let p1 = after(price, &front);
+        let victim = liquidity.sell(p1, qty);
+        let back = liquidity.buy(after(p1, &victim), share * qty);
+        let gain = front.usd - back.usd;
+        if gain.is_finite() {
+            gain
+        } else {
+            0.0
+        }
     }
 }
 

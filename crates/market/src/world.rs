@@ -66,6 +66,8 @@ pub struct WorldMarket {
     /// own exchange rate, which this world's sales do not move.
     reads_rate: bool,
     start_price: f64,
+    /// `ln` of the lowest price a sale may leave: [`SALE_FLOOR_FRACTION`] of the start price.
+    log_sale_floor: f64,
     log_exo: f64,
     log_impact: f64,
     log_price: f64,
@@ -79,6 +81,10 @@ pub struct WorldMarket {
     exo_range_log: (f64, f64),
     range_time: f64,
 }
+
+/// The lowest price a sale may leave, as a fraction of the path's start price (a market this
+/// thin is gone; the floor keeps every price, oracle print and logarithm finite and positive).
+pub const SALE_FLOOR_FRACTION: f64 = 1e-12;
 
 impl WorldMarket {
     /// A market starting at `start_price`, with steps of `dt_years`, the oracle `oracle` with
@@ -104,6 +110,7 @@ impl WorldMarket {
             spot: *oracle == OracleModel::Spot && bad_prints.is_empty(),
             reads_rate: matches!(oracle, OracleModel::Capo { .. }),
             start_price,
+            log_sale_floor: 0.0,
             log_exo: 0.0,
             log_impact: 0.0,
             log_price: 0.0,
@@ -128,6 +135,7 @@ impl WorldMarket {
     /// Back to the start of a path.
     pub fn reset(&mut self) {
         self.log_exo = self.start_price.ln();
+        self.log_sale_floor = self.log_exo + SALE_FLOOR_FRACTION.ln();
         self.log_impact = 0.0;
         self.log_price = self.log_exo;
         self.price_cache = f64::NAN;
@@ -247,10 +255,17 @@ impl WorldMarket {
     /// The log state takes the fill's log move. The price is always `exp` of the log price
     /// (never the model's own post-trade figure, which may differ in the last bit), so that
     /// `min_price <= price` holds exactly.
+    /// A sale never takes the price below [`SALE_FLOOR_FRACTION`] of the path's start price (nor
+    /// lower than it already is): a sale of hundreds of depths would otherwise leave a price of
+    /// exactly 0, at which no oracle, health factor or claim means anything.
     #[inline]
     fn apply_fill(&mut self, fill: &Fill) {
         if fill.log_ratio != 0.0 {
-            self.log_impact += fill.log_ratio;
+            let mut r = fill.log_ratio;
+            if self.log_price + r < self.log_sale_floor {
+                r = (self.log_sale_floor - self.log_price).min(0.0).max(r);
+            }
+            self.log_impact += r;
             self.moved();
         }
     }
@@ -320,6 +335,10 @@ impl WorldMarket {
     pub fn min_price(&self) -> f64 {
         self.min_log_price.exp()
     }
+    /// The lowest price a sale may leave on this path ([`SALE_FLOOR_FRACTION`] of its start).
+    pub fn sale_floor_price(&self) -> f64 {
+        self.log_sale_floor.exp()
+    }
     /// The start price of the path.
     pub fn start_price(&self) -> f64 {
         self.start_price
@@ -375,6 +394,29 @@ pub trait Primitive: Clone + Send {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_sale_leaves_a_price_below_the_floor() {
+        // 800 depths would leave exp(-800) of the price: 0 in floating point.
+        let liq = Liquidity::Exponential { depth_eth: 10.0 };
+        let mut m = WorldMarket::new(2000.0, liq, None, &OracleModel::Spot, &[], 1.0 / 8760.0);
+        m.sell(8000.0);
+        let floor = 2000.0 * SALE_FLOOR_FRACTION;
+        assert!((m.price() / floor - 1.0).abs() < 1e-12, "{}", m.price());
+        assert!(m.oracle_price() > 0.0 && m.min_price() > 0.0);
+        // At the floor a sale moves nothing; a purchase still lifts the price.
+        m.sell(50.0);
+        assert!((m.price() / floor - 1.0).abs() < 1e-12, "{}", m.price());
+        m.buy(1.0);
+        assert!((m.price() / (floor * (0.1f64).exp()) - 1.0).abs() < 1e-9, "{}", m.price());
+        // Below the floor by the exogenous path alone, a sale moves nothing either.
+        m.reset();
+        m.begin_step(-40.0, 1.0 / 8760.0);
+        let low = m.price();
+        assert!(low < floor);
+        m.sell(1.0);
+        assert_eq!(m.price(), low);
+    }
 
     #[test]
     fn skipping_idle_steps_equals_stepping_them() {

@@ -24,3 +24,6 @@ done
 # The write-up: its text (scripts/writeups/execution.md), then the grid's tables from sweep.csv.
 { cat scripts/writeups/execution.md; python3 scripts/execution-table.py results/execution-sweep/sweep.csv; } \
   > docs/results/execution.md
+# Real history: every 30-day window of 2018-2024 by execution style, gas and depth (its own
+# script: the depth figures checked against the data, the sweep, 16 runs, a report, the write-up).
+python3 scripts/real-history.py --bin "$hr"

@@ -102,8 +102,10 @@ pub struct Manifest {
     pub path_count: Option<u64>,
     /// Shard (index, count), if the folder holds one shard.
     pub shard: Option<(u64, u64)>,
-    /// Worlds run, as the manifest names them.
+    /// Worlds run, as the manifest names them (a sweep's: those of its first point).
     pub worlds: Vec<String>,
+    /// A sweep's number of points (its `configs`, one resolved experiment and hash each).
+    pub sweep_points: Option<usize>,
     /// Version of the binary.
     pub version: Option<String>,
     /// Git commit of the binary.
@@ -274,7 +276,15 @@ pub fn read_manifest(file: &Path) -> Result<Manifest, ReportError> {
             }
         }
     };
-    let worlds = match key("worlds") {
+    let configs = match key("configs") {
+        None => None,
+        Some(Value::Array(a)) => Some(a),
+        Some(_) => return Err(manifest_err(file, "key `configs` must be a list of experiments".into())),
+    };
+    // A sweep records each point's experiment; its worlds are those of the first.
+    let worlds_value =
+        key("worlds").or_else(|| configs.and_then(|c| c.first()).and_then(|c| c.get("worlds")));
+    let worlds = match worlds_value {
         None => Vec::new(),
         Some(Value::Array(a)) => a
             .iter()
@@ -307,6 +317,7 @@ pub fn read_manifest(file: &Path) -> Result<Manifest, ReportError> {
         path_count: uint("path_count")?,
         shard,
         worlds,
+        sweep_points: configs.map(Vec::len),
         version: string("version")?,
         git_commit: string("git_commit")?,
         generator: string("generator")?,

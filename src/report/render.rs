@@ -196,7 +196,13 @@ fn facts(out: &mut Out<'_>, f: &Folder, label: &str) {
                     .join(", ")
             },
         ),
-        ("config hash", code(&m.config_hash)),
+        (
+            "config hash",
+            match (&m.config_hash, m.sweep_points) {
+                (None, Some(n)) => format!("one per point ({n} points: `configs` in manifest.json)"),
+                (h, _) => code(h),
+            },
+        ),
         ("git commit", code(&m.git_commit)),
         ("version", m.version.clone().unwrap_or_else(unknown)),
         ("generator", m.generator.clone().map_or_else(unknown, |g| cell(&g))),

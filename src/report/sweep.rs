@@ -59,8 +59,8 @@ pub fn section(
 
     out.line(
         "Means per path at each grid point, from sweep.csv: the cost (`cost_usd`, the ledger's \
-         takers + market + validators) in USD and in % a year of the deposit, then its breakdowns \
-         (parts of the cost's events, not additions to it).",
+         takers + market + validators) in USD and in % a year of the deposit (with its 95% \
+         interval), then its breakdowns (parts of the cost's events, not additions to it).",
     );
     out.line("");
     let mut head = sweep.grid.iter().map(|g| format!("`{}`", cell(g))).collect::<Vec<_>>();
@@ -73,7 +73,13 @@ pub fn section(
             let mut row: Vec<String> = pt.iter().map(|v| cell(v)).collect();
             row.push(p.name().to_string());
             for (_, col) in TABLE_COLUMNS {
-                row.push(get(pt, *p, col).map_or("n/a".into(), |(m, _, _)| fmt_num(m)));
+                row.push(get(pt, *p, col).map_or("n/a".into(), |(m, lo, hi)| {
+                    if col == "cost_pct_year" {
+                        format!("{} [{}, {}]", fmt_num(m), fmt_num(lo), fmt_num(hi))
+                    } else {
+                        fmt_num(m)
+                    }
+                }))
             }
             out.line(&format!("| {} |", row.join(" | ")));
         }

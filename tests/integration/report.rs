@@ -521,6 +521,21 @@ fn sweep_csv() -> String {
 }
 
 #[test]
+fn a_sweeps_facts_come_from_its_points() {
+    // A sweep's manifest records one experiment per point: the worlds are the first point's,
+    // and the config hash is one per point rather than "not recorded".
+    let tmp = tempdir();
+    let manifest = r#"{"name": "grid", "paths": 100, "seed": 7,
+        "configs": [{"worlds": ["cdp", "pn"]}, {"worlds": ["cdp", "pn"]}]}"#;
+    let dir = folder(tmp.path(), "sweep", &[("sweep.csv", &sweep_csv()), ("manifest.json", manifest)]);
+    let out = tmp.path().join("sweep.md");
+    write_report(&[dir], &out, &ReportOptions::default()).unwrap();
+    let md = read(&out);
+    assert!(md.contains("| worlds | CDP, P/N |"), "{md}");
+    assert!(md.contains("| config hash | one per point (2 points: `configs` in manifest.json) |"), "{md}");
+}
+
+#[test]
 fn a_sweep_gets_a_table_and_one_chart_per_key_metric() {
     let tmp = tempdir();
     let dir = folder(tmp.path(), "sweep", &[("sweep.csv", &sweep_csv())]);
@@ -529,8 +544,8 @@ fn a_sweep_gets_a_table_and_one_chart_per_key_metric() {
     let md = read(&out);
     assert!(md.contains("### Sweep over `depth_eth`"));
     // The cost is sweep.csv's own cost_usd, never a sum of the breakdowns beside it.
-    assert!(md.contains("| 1000 | CDP | 100 | 1 | 50 | 40 | 10 | 0 |"), "{md}");
-    assert!(md.contains("| 10000 | P/N | 7 | 0.07 | 5 | 2 | 0 | 1 |"), "{md}");
+    assert!(md.contains("| 1000 | CDP | 100 | 1 [-0.96, 2.96] | 50 | 40 | 10 | 0 |"), "{md}");
+    assert!(md.contains("| 10000 | P/N | 7 | 0.07 [-1.89, 2.03] | 5 | 2 | 0 | 1 |"), "{md}");
     assert_eq!(s.plots.len(), 4, "{:?}", s.plots);
     let pct = read(&s.plots[0]);
     for label in [
@@ -795,8 +810,11 @@ fn a_sweep_with_a_categorical_first_column_and_a_second_one_draws_one_set_per_va
     let md = read(&out);
     assert!(md.contains("### Sweep over `oracle`, `depth_eth`"));
     // spot at depth 1000: metric k (1-based) has mean 2k.
-    assert!(md.contains("| spot | 1000 | CDP | 2 | 4 | 6 | 8 | 10 | 12 |"), "{md}");
-    assert!(md.contains("| twap | 5000 | diff (CDP - P/N) | 0.2 | 0.4 | 0.6 | 0.8 | 1 | 1.2 |"), "{md}");
+    assert!(md.contains("| spot | 1000 | CDP | 2 | 4 [3.02, 4.98] | 6 | 8 | 10 | 12 |"), "{md}");
+    assert!(
+        md.contains("| twap | 5000 | diff (CDP - P/N) | 0.2 | 0.4 [-0.58, 1.38] | 0.6 | 0.8 | 1 | 1.2 |"),
+        "{md}"
+    );
     let first = read(&s.plots[0]);
     assert!(first.contains("grid: cost in % a year of the deposit against oracle (depth_eth = 1000)"));
     // The categories label the x axis.

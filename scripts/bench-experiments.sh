@@ -39,11 +39,10 @@ for f in $files; do
   mem=$(cat "$tmp/$key".* | awk '{print $4}' | median)
   # Paths per point from the run's own manifest (a sweep: points x paths).
   "$hr" "$cmd" "$f" --out "$tmp/m" >/dev/null 2>&1
-  if [ "$cmd" = sweep ]; then
-    paths=$(python3 -c "import csv,sys; rows=list(csv.DictReader(open('$tmp/m/sweep.csv'))); pts=len({r['point'] for r in rows}); import json; m=json.load(open('$tmp/m/manifest.json')); print(pts * m.get('paths', 0) if m.get('paths') else pts)")
-  else
-    paths=$(python3 -c "import json; print(json.load(open('$tmp/m/manifest.json'))['paths'])")
-  fi
+  paths=$(python3 -c "
+import json
+m = json.load(open('$tmp/m/manifest.json'))
+print(m['paths'] * len(m.get('configs', [None])))")
   rm -rf "$tmp/m"
   rate=$(awk -v p="$paths" -v w="$wall" 'BEGIN {printf "%.0f", p / w}')
   printf '| %s | %s | %s | %.2f s | %.2f s | %.1f MB | %s |\n' "$f" "$cmd" "$paths" "$wall" "$cpu" \

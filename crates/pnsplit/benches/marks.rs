@@ -27,10 +27,19 @@ fn bench_marks(c: &mut Criterion) {
     world.begin_path(&m);
     let mut g = c.benchmark_group("pn");
     g.throughput(Throughput::Elements(world.holders() as u64));
-    // A mark at the start: every holder open, 30 days to maturity.
+    // A mark at the start: every holder open, 30 days to maturity. B2 marks nothing
+    // (`p_drift_every_steps = 0`), so its world prices every holder; with daily marks the world
+    // keeps the bins of world/fastmark.rs and a mark prices the bins near the money.
     g.bench_function("mark_5000_holders", |b| {
         b.iter(|| black_box(world.p_value_usd(0.0, black_box(3000.0))))
     });
+    let marked = headroom_pnsplit::PnSpec { p_drift_every_steps: 24, ..b2::spec() };
+    let mut fast = PnWorld::new(&marked, &cohort, &env).expect("a valid spec");
+    fast.begin_path(&m);
+    for (name, tau_days) in [("fast_mark_5000_holders_30d", 0.0), ("fast_mark_5000_holders_1d", 29.0)] {
+        let t = tau_days / 365.0;
+        g.bench_function(name, |b| b.iter(|| black_box(fast.p_value_usd(t, black_box(3000.0)))));
+    }
     // The first step of a B2 path at a flat price rolls 89 holders in its first round (and
     // those its sale pushes under the trigger in the next): time per step.
     let ctx = StepCtx { step: 0, steps: env.steps, dt_years: env.dt_years, time_years: env.dt_years };

@@ -28,6 +28,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
+mod trace;
+pub use trace::{PathTrace, TracePoint};
+
 /// Paths per work unit of the parallel runner.
 pub const CHUNK: usize = 64;
 
@@ -574,71 +577,6 @@ impl Experiment {
     }
 }
 
-/// One step of a traced path.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct TracePoint {
-    /// Time after the step, years.
-    pub time_years: f64,
-    /// Market price at the end of the step (after its trades).
-    pub price: f64,
-    /// Oracle price at the end of the step.
-    pub oracle_price: f64,
-    /// Exogenous price (without the world's impact).
-    pub exogenous_price: f64,
-}
-
-/// One world's path, step by step, with its events: what a report plots for the worst path.
-#[derive(Clone, Debug)]
-pub struct PathTrace {
-    /// The world.
-    pub kind: WorldKind,
-    /// Global path index.
-    pub path: u64,
-    /// The start, then one point per step.
-    pub points: Vec<TracePoint>,
-    /// Every liquidation or roll of the path.
-    pub events: Vec<Event>,
-    /// The path's metrics (equal to its row in paths.csv).
-    pub metrics: PathMetrics,
-}
-
-impl Experiment {
-    /// Re-runs global path `path` of `kind` with every step recorded. A path depends only on
-    /// (experiment, seed, index), and each world only on the shared exogenous stream and its own,
-    /// so the trace reproduces the run's path exactly. `None` when the experiment does not run
-    /// `kind`, or, under a `windows` process, when there is no window `path`.
-    pub fn trace_path(&self, kind: WorldKind, path: u64) -> Option<PathTrace> {
-        let mut w = self.worlds();
-        let no_window = self.exo.windows().is_some_and(|info| path >= info.count as u64);
-        if no_window || self.enter_window(&mut w, path).is_err() {
-            return None;
-        }
-        match kind {
-            WorldKind::Cdp => w.cdp.map(|s| self.trace(s, kind, path)),
-            WorldKind::Pn => w.pn.map(|s| self.trace(s, kind, path)),
-        }
-    }
-
-    fn trace<P: Primitive>(&self, mut s: Slot<P>, kind: WorldKind, path: u64) -> PathTrace {
-        let mut exo_rng = stream(self.spec.seed, path, Purpose::Exogenous);
-        s.begin(self.spec.seed, path, kind, true);
-        let point = |m: &WorldMarket| TracePoint {
-            time_years: m.time_years(),
-            price: m.price(),
-            oracle_price: m.oracle_price(),
-            exogenous_price: m.exogenous_price(),
-        };
-        let mut points = Vec::with_capacity(self.env.steps + 1);
-        points.push(point(&s.market));
-        self.steps_in_range(path, &mut exo_rng, |ctx, r, range| {
-            s.step_in_range(ctx, r, range);
-            points.push(point(&s.market));
-        });
-        let metrics = s.end(&self.ctx(self.env.steps - 1));
-        PathTrace { kind, path, points, events: s.sink.take(), metrics }
-    }
-}
-
 fn push_events(
     events: &Mutex<Vec<(u64, WorldKind, Event, usize)>>,
     path: u64,
@@ -654,97 +592,4 @@ fn push_events(
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    pub(crate) const SMALL: &str = r#"
-name = "small"
-seed = 3
-paths = 130
-horizon_days = 5
-steps = 120
-worlds = ["cdp", "pn"]
-[market]
-start_price = 2000.0
-process = { model = "gbm", sigma = 1.2 }
-liquidity = { model = "exponential", depth_eth = 5000.0 }
-[cohort]
-source = "ladder"
-positions = 100
-collateral = 3.0
-cycle = 3
-hf_min = 1.01
-hf_max = 1.5
-lt = 0.8
-[cdp]
-protocol = "generic"
-lt = 0.8
-[pn]
-"#;
-
-    fn small() -> Experiment {
-        let spec = ExperimentSpec::parse(SMALL, Path::new("small.toml")).unwrap();
-        Experiment::build(spec, Path::new("small.toml")).unwrap()
-    }
-
-    fn opts(paths: Range<u64>, threads: usize) -> RunOptions<'static> {
-        RunOptions { paths, threads: Some(threads), ..Default::default() }
-    }
-
-    #[test]
-    fn trace_reproduces_the_runs_path() {
-        let exp = small();
-        let run = exp.run(&opts(0..exp.spec.paths(), 2)).unwrap();
-        for (k, kind) in run.kinds.iter().enumerate() {
-            for path in [0u64, 77, 129] {
-                let t = exp.trace_path(*kind, path).unwrap();
-                assert_eq!(t.metrics, run.metrics[k][path as usize], "{kind:?} path {path}");
-                assert_eq!(t.points.len(), exp.env.steps + 1);
-                let min = t.points.iter().map(|p| p.price).fold(f64::INFINITY, f64::min);
-                assert!(t.metrics.min_price <= min);
-            }
-        }
-    }
-
-    #[test]
-    fn a_block_of_paths_equals_the_same_rows_of_a_full_run() {
-        let exp = small();
-        let full = exp.run(&opts(0..exp.spec.paths(), 1)).unwrap();
-        let part = exp.run(&opts(70..101, 2)).unwrap();
-        for k in 0..full.kinds.len() {
-            assert_eq!(part.metrics[k][..], full.metrics[k][70..101]);
-        }
-    }
-
-    #[test]
-    fn a_cancelled_run_stops_between_chunks_and_gives_no_result() {
-        let exp = small();
-        let stop = AtomicBool::new(false);
-        let done = std::sync::atomic::AtomicU64::new(0);
-        // The flag is set when the first chunk finishes: one thread runs the chunks in order, so
-        // the second chunk and the rest are skipped.
-        let tick = |k: u64| {
-            done.fetch_add(k, Ordering::Relaxed);
-            stop.store(true, Ordering::Relaxed);
-        };
-        let o = RunOptions { progress: Some(&tick), cancel: Some(&stop), ..opts(0..exp.spec.paths(), 1) };
-        assert!(matches!(exp.run(&o), Err(Error::Interrupted)));
-        assert_eq!(done.load(Ordering::Relaxed), CHUNK as u64);
-        // A flag that stays clear changes nothing.
-        let clear = AtomicBool::new(false);
-        let o = RunOptions { cancel: Some(&clear), ..opts(0..exp.spec.paths(), 2) };
-        assert_eq!(exp.run(&o).unwrap().metrics, exp.run(&opts(0..exp.spec.paths(), 1)).unwrap().metrics);
-    }
-
-    #[test]
-    fn worlds_share_the_exogenous_shocks() {
-        // Both worlds see the same exogenous path: with no trades their prices coincide, and the
-        // CDP world alone gives the same row as in the paired run.
-        let exp = small();
-        let both = exp.run(&opts(0..20, 1)).unwrap();
-        let mut spec = exp.spec.clone();
-        spec.worlds = vec![WorldKind::Cdp];
-        let alone = Experiment::build(spec, Path::new("small.toml")).unwrap().run(&opts(0..20, 1)).unwrap();
-        assert_eq!(alone.metrics[0], both.metrics[0]);
-    }
-}
+pub(crate) mod tests;

@@ -19,7 +19,7 @@
 
 use super::execution::TradeAt;
 use super::execution::{Lot, HEDGE_POSITION};
-use super::{GroupState, Shared, State};
+use super::{Shared, State};
 use headroom_market::{Event, EventKind, EventSink, Ledger, Party, WorldMarket};
 
 impl Shared {
@@ -65,21 +65,7 @@ impl State {
                 sh.matured_delta_from(x, self.cursor)
             };
         }
-        let ln_x = x.ln();
-        for &gid in &self.fifo {
-            let g = self.groups[gid as usize];
-            if g.state != GroupState::Live {
-                continue;
-            }
-            let tau = g.maturity - now;
-            d += g.units
-                * if tau >= -sh.eps {
-                    sh.price(x, ln_x, g.strike, g.ln_strike, &sh.tau_consts(tau)).1
-                } else {
-                    sh.payoff.p_usd_slope(x, g.strike)
-                };
-        }
-        d
+        self.add_live_groups(sh, now, x, true, d)
     }
 
     /// Rebalances the hedge at the end of step `step` (after its rolls): trades `H - D` through

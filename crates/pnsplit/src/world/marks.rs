@@ -28,18 +28,26 @@ impl State {
                 v += rest.iter().map(|h| h.units * sh.payoff.p_usd(x, h.strike)).sum::<f64>();
             }
         }
+        self.add_live_groups(sh, now, x, false, v)
+    }
+
+    /// `v` plus `sum u P` (or, with `delta`, `sum u dP/dx`) over the live roll groups at market
+    /// price `x`, added one group at a time: priced before their maturity, the payoff (its
+    /// slope) after it.
+    pub(super) fn add_live_groups(&self, sh: &Shared, now: f64, x: f64, delta: bool, mut v: f64) -> f64 {
         let ln_x = x.ln();
         for &gid in &self.fifo {
-            let g = self.groups[gid as usize];
+            let g = &self.groups[gid as usize];
             if g.state != GroupState::Live {
                 continue;
             }
             let tau = g.maturity - now;
             v += g.units
-                * if tau >= -sh.eps {
-                    sh.price(x, ln_x, g.strike, g.ln_strike, &sh.tau_consts(tau)).0
-                } else {
-                    sh.payoff.p_usd(x, g.strike)
+                * match (tau >= -sh.eps, delta) {
+                    (true, false) => sh.price(x, ln_x, g.strike, g.ln_strike, &sh.tau_consts(tau)).0,
+                    (true, true) => sh.price(x, ln_x, g.strike, g.ln_strike, &sh.tau_consts(tau)).1,
+                    (false, false) => sh.payoff.p_usd(x, g.strike),
+                    (false, true) => sh.payoff.p_usd_slope(x, g.strike),
                 };
         }
         v

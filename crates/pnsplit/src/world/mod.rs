@@ -43,11 +43,11 @@
 //! Holders are sorted by strike once (shared by every thread). Holders that never rolled share
 //! one maturity; they are consumed from the top of the sorted list by a cursor. Holders rolled in
 //! the same round share their new strike and maturity, so they become one *roll group* (with
-//! the member list kept for event rows, on the paths that record them); groups sit in a max-heap keyed by strike (by a bound
-//! on the trigger price under the band policy) and in a queue ordered by maturity (groups are
-//! created in time order, so creation order is maturity order). A step costs O(log n) plus the
-//! rolls it performs; `P(x, K', maturity) / x` and `Delta(K')` are the same for every roll and
-//! are computed once. The hot loop allocates nothing once the buffers have grown.
+//! the member list kept for event rows, on the paths that record them); groups sit in a
+//! max-heap keyed by strike (by a bound on the trigger price under the band policy) and in a
+//! queue ordered by maturity (groups are created in time order, so creation order is maturity
+//! order). A step costs O(log n) plus the rolls it performs; `P(x, K', maturity) / x` and
+//! `Delta(K')` are the same for every roll and are computed once. The hot loop allocates nothing once the buffers have grown.
 
 mod build;
 mod execution;

@@ -144,16 +144,6 @@ mod tests {
     use crate::mechanics;
     use crate::spec::{AaveRules, DirectParams};
 
-    fn close(a: f64, b: f64) -> bool {
-        (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
-    }
-
-    macro_rules! check {
-        ($got:expr, $want:expr) => {
-            assert!(close($got, $want), "{} = {} != {}", stringify!($got), $got, $want)
-        };
-    }
-
     #[test]
     fn aave_bad_debt_liquidation_by_hand() {
         // 1 ETH at 2,400 against 2,300 of debt, Aave (bonus 5%, no fee share): HF = 0.866 <=

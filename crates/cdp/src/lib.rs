@@ -18,6 +18,23 @@
 // `!(a > b)` is meant: it is true when either side is NaN, so a NaN price liquidates nothing.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+/// What the hand-computed tests of the mechanics and bookings share.
+#[cfg(test)]
+mod testutil {
+    /// Whether `a` and `b` agree to 1e-9 of the larger (absolutely, below 1).
+    pub(crate) fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
+    }
+}
+
+/// Asserts that `$got` is [`testutil::close`] to `$want`, naming the expression when not.
+#[cfg(test)]
+macro_rules! check {
+    ($got:expr, $want:expr) => {
+        assert!($crate::testutil::close($got, $want), "{} = {} != {}", stringify!($got), $got, $want)
+    };
+}
+
 mod book;
 pub mod booking;
 pub mod error;

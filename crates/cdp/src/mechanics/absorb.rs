@@ -35,16 +35,6 @@ pub fn absorb(p: &AbsorbParams, c: f64, d: f64, x: f64) -> Outcome {
 mod tests {
     use super::*;
 
-    fn close(a: f64, b: f64) -> bool {
-        (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
-    }
-
-    macro_rules! check {
-        ($got:expr, $want:expr) => {
-            assert!(close($got, $want), "{} = {} != {}", stringify!($got), $got, $want)
-        };
-    }
-
     #[test]
     fn compound_absorb_by_hand() {
         let p = AbsorbParams { liquidation_factor: 0.95, store_front_price_factor: 0.5 };

@@ -104,16 +104,6 @@ mod tests {
     use super::*;
     use crate::spec::AaveRules;
 
-    fn close(a: f64, b: f64) -> bool {
-        (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
-    }
-
-    macro_rules! check {
-        ($got:expr, $want:expr) => {
-            assert!(close($got, $want), "{} = {} != {}", stringify!($got), $got, $want)
-        };
-    }
-
     const GENERIC: DirectParams =
         DirectParams { bonus: 0.05, close_factor: 1.0, protocol_fee: 0.0, aave: None };
     const AAVE: DirectParams = DirectParams {

@@ -158,16 +158,6 @@ mod tests {
     use super::*;
     use crate::spec::LiquityPenalties;
 
-    fn close(a: f64, b: f64) -> bool {
-        (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
-    }
-
-    macro_rules! check {
-        ($got:expr, $want:expr) => {
-            assert!(close($got, $want), "{} = {} != {}", stringify!($got), $got, $want)
-        };
-    }
-
     #[test]
     fn liquity_by_hand() {
         let v1 = LiquityParams {

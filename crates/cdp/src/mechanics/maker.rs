@@ -145,16 +145,6 @@ pub fn clip_next(p: &ClipParams, top: f64, tic_s: f64, from_s: f64, to_s: f64, t
 mod tests {
     use super::*;
 
-    fn close(a: f64, b: f64) -> bool {
-        (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
-    }
-
-    macro_rules! check {
-        ($got:expr, $want:expr) => {
-            assert!(close($got, $want), "{} = {} != {}", stringify!($got), $got, $want)
-        };
-    }
-
     #[test]
     fn flip_by_hand() {
         let p = FlipParams {

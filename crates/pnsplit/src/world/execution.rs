@@ -358,19 +358,7 @@ impl State {
             (p, fill.usd, fill.slippage_usd, 0.0)
         };
         self.acc.eth_sold += q;
-        self.acc.slippage += slippage;
-        self.acc.searcher += searcher;
-        if due.qty != 0.0 {
-            let gain = due.qty * p - due.basis;
-            self.acc.exposure += gain;
-            self.acc.paid_since_mark += gain;
-        }
-        if ev.enabled() {
-            let mut ledger = Ledger::default();
-            ledger.transfer(Party::Lender, Party::Market, slippage - searcher);
-            ledger.transfer(Party::Lender, Party::Takers, searcher);
-            ev.push(hedge_event(at, q, proceeds, 0.0, market.oracle_price(), p, ledger, false));
-        }
+        self.book_market_trade(q, proceeds, p, slippage, searcher, due, at, market, ev);
     }
 
     /// Buys `q` back at market (sandwiched when `frontrun_share > 0`: the searcher buys `f q`
@@ -395,6 +383,25 @@ impl State {
             (market.buy(q).usd, 0.0)
         };
         let slippage = cost - q * p;
+        self.book_market_trade(-q, cost, p, slippage, searcher, due, at, market, ev);
+    }
+
+    /// Books a hedge trade at market of `eth` (> 0 sold, < 0 bought) for `usd` at pre-trade
+    /// price `p`: its slippage to the market and a searcher's gain to the takers, both the P
+    /// holder's; the realised gain of the inventory `due` it trades; its event row.
+    #[allow(clippy::too_many_arguments)]
+    fn book_market_trade(
+        &mut self,
+        eth: f64,
+        usd: f64,
+        p: f64,
+        slippage: f64,
+        searcher: f64,
+        due: Lot,
+        at: TradeAt,
+        market: &WorldMarket,
+        ev: &mut EventSink,
+    ) {
         self.acc.slippage += slippage;
         self.acc.searcher += searcher;
         if due.qty != 0.0 {
@@ -406,7 +413,7 @@ impl State {
             let mut ledger = Ledger::default();
             ledger.transfer(Party::Lender, Party::Market, slippage - searcher);
             ledger.transfer(Party::Lender, Party::Takers, searcher);
-            ev.push(hedge_event(at, -q, cost, 0.0, market.oracle_price(), p, ledger, false));
+            ev.push(hedge_event(at, eth, usd, 0.0, market.oracle_price(), p, ledger, false));
         }
     }
 }

@@ -4,10 +4,6 @@
 use super::*;
 use crate::pricing::bs_call;
 
-fn near(got: f64, want: f64, tol: f64) -> bool {
-    (got - want).abs() <= tol * want.abs().max(1e-300)
-}
-
 /// One holder, 1,000 units of P(2000) for 30 days (sigma 0.9, rate 0), never rolled (x / K stays
 /// above 1.25), hedge rebalanced every step, gas 5 USD. The price goes 3000 -> 3100 -> 2900
 /// (exogenous; the rebalances' impact rides on it). By hand (`Phi` from erfc):
@@ -36,30 +32,30 @@ fn a_rebalance_by_hand() {
         (10.795_129_240_803_654, 0.180_628_313_782_982_27, -24.381_608_261_448_832, 0.861_968_791_388_790_1);
     let (p2, cost2, p3) = (2_899.968_694_294_176_7, 70_706.762_643_537_27, 2_900.039_401_056_82);
     assert_eq!((m.exits, m.positions_hit), (0, 0));
-    assert!(near(m.eth_sold, q1, 1e-9), "{}", m.eth_sold);
-    assert!(near(m.slippage_usd, slip1 + slip2, 1e-6), "{}", m.slippage_usd);
-    assert!(near(m.final_price, p3, 1e-12), "{}", m.final_price);
+    assert!(close(m.eth_sold, q1, 1e-9), "{}", m.eth_sold);
+    assert!(close(m.slippage_usd, slip1 + slip2, 1e-6), "{}", m.slippage_usd);
+    assert!(close(m.final_price, p3, 1e-12), "{}", m.final_price);
     // The rows: a rebalance (its gas) and its trade (its slippage), each step.
     let kinds: Vec<(EventKind, u32)> = ev.iter().map(|e| (e.kind, e.step)).collect();
     assert_eq!(
         kinds,
         [(EventKind::Rebalance, 0), (EventKind::Hedge, 0), (EventKind::Rebalance, 1), (EventKind::Hedge, 1)]
     );
-    assert!(near(ev[0].eth, q1, 1e-9) && near(ev[0].usd, q1 * 3100.0, 1e-9), "{:?}", ev[0]);
+    assert!(close(ev[0].eth, q1, 1e-9) && close(ev[0].usd, q1 * 3100.0, 1e-9), "{:?}", ev[0]);
     assert!(ev[0].ledger.validators_usd == 5.0 && ev[0].ledger.lender_usd == -5.0);
-    assert!(near(ev[1].eth, q1, 1e-9) && near(ev[1].ledger.market_usd, slip1, 1e-6), "{:?}", ev[1]);
-    assert!(near(ev[2].eth, q2, 1e-9) && near(ev[2].market_price, p2, 1e-12), "{:?}", ev[2]);
-    assert!(near(ev[3].eth, q2, 1e-9) && near(ev[3].usd, cost2, 1e-9), "{:?}", ev[3]);
+    assert!(close(ev[1].eth, q1, 1e-9) && close(ev[1].ledger.market_usd, slip1, 1e-6), "{:?}", ev[1]);
+    assert!(close(ev[2].eth, q2, 1e-9) && close(ev[2].market_price, p2, 1e-12), "{:?}", ev[2]);
+    assert!(close(ev[3].eth, q2, 1e-9) && close(ev[3].usd, cost2, 1e-9), "{:?}", ev[3]);
     assert!(
-        near(ev[3].ledger.market_usd, slip2, 1e-6) && ev[3].ledger.lender_usd == -ev[3].ledger.market_usd
+        close(ev[3].ledger.market_usd, slip2, 1e-6) && ev[3].ledger.lender_usd == -ev[3].ledger.market_usd
     );
     // The path's ledger: the premium, and the two rebalances' costs, borne by the P holder.
     let p0 = 1000.0 * (3000.0 - bs_call(3000.0, 2000.0, 0.9, 30.0 / 365.0, 0.0));
     let premium = 2_000_000.0 - p0;
     let l = m.ledger;
-    assert!(near(l.borrower_usd, -premium, 1e-9), "{l:?}");
-    assert!(near(l.lender_usd, premium - slip1 - slip2 - 10.0, 1e-9), "{l:?}");
-    assert!(near(l.market_usd, slip1 + slip2, 1e-6) && l.validators_usd == 10.0, "{l:?}");
+    assert!(close(l.borrower_usd, -premium, 1e-9), "{l:?}");
+    assert!(close(l.lender_usd, premium - slip1 - slip2 - 10.0, 1e-9), "{l:?}");
+    assert!(close(l.market_usd, slip1 + slip2, 1e-6) && l.validators_usd == 10.0, "{l:?}");
     assert_eq!((l.takers_usd, l.protocol_usd), (0.0, 0.0));
     assert!(l.balances(1e-12));
     // The P holder's result marks its P at p3 with 30 days less two hours left.

@@ -21,7 +21,7 @@
 
 use crate::error::Result;
 use crate::spill::ColumnSource;
-use crate::stats::{stats_of_owned, Stats, Worst};
+use crate::stats::{interpolate, stats_of_owned, type7_ranks, Stats, Worst};
 use std::sync::atomic::AtomicBool;
 
 /// Values a summary job may hold in memory (2 MiB).
@@ -217,19 +217,6 @@ pub fn column_stats_with(
         p99: q(0.99),
         es95,
     }))
-}
-
-/// The two order statistics (0-based ranks) a type-7 quantile `p` of `n > 0` values
-/// interpolates between (as `stats`).
-fn type7_ranks(n: usize, p: f64) -> (usize, usize) {
-    let lo = ((n - 1) as f64 * p).floor() as usize;
-    (lo, (lo + 1).min(n - 1))
-}
-
-/// Type 7's interpolation (as `stats`).
-fn interpolate(lo_value: f64, hi_value: f64, p: f64, n: usize) -> f64 {
-    let h = (n - 1) as f64 * p;
-    lo_value + (h - h.floor()) * (hi_value - lo_value)
 }
 
 /// An order statistic: its rank, its value, how many values are smaller and how many equal.

@@ -177,13 +177,13 @@ pub fn stats_of_owned(mut values: Vec<f64>, worst: Worst) -> Stats {
 
 /// The two order statistics (0-based ranks) a type-7 quantile `p` of `n > 0` values
 /// interpolates between.
-fn type7_ranks(n: usize, p: f64) -> (usize, usize) {
+pub(crate) fn type7_ranks(n: usize, p: f64) -> (usize, usize) {
     let lo = ((n - 1) as f64 * p).floor() as usize;
     (lo, (lo + 1).min(n - 1))
 }
 
 /// Type 7's interpolation between the order statistics `lo` and `hi` of [`type7_ranks`].
-fn interpolate(lo_value: f64, hi_value: f64, p: f64, n: usize) -> f64 {
+pub(crate) fn interpolate(lo_value: f64, hi_value: f64, p: f64, n: usize) -> f64 {
     let h = (n - 1) as f64 * p;
     lo_value + (h - h.floor()) * (hi_value - lo_value)
 }

@@ -73,6 +73,36 @@ impl WorldMarket {
         Sandwich { price, victim, searcher_usd, market_usd: victim.slippage_usd - searcher_usd }
     }
 
+    /// Buys `qty` units with a sandwich of share `share` around the purchase, the mirror image of
+    /// [`Self::sell_sandwiched`]: the searcher buys `f q` just before the victim and sells it
+    /// just after, when its simulated bundle gains. With `share = 0` this is exactly
+    /// [`WorldMarket::buy`]. `victim.slippage_usd` is against the price before the sandwich.
+    pub fn buy_sandwiched(&mut self, qty: f64, share: f64) -> Sandwich {
+        let price = self.cache_price();
+        if share <= 0.0 || qty <= 0.0 || self.buy_sandwich_gain(price, qty, share) <= 0.0 {
+            let victim = self.buy(qty);
+            return Sandwich { price, victim, searcher_usd: 0.0, market_usd: victim.slippage_usd };
+        }
+        let front = self.buy(share * qty);
+        let mut victim = self.buy(qty);
+        let back = self.sell(share * qty);
+        victim.slippage_usd = victim.usd - qty * price;
+        let searcher_usd = back.usd - front.usd;
+        Sandwich { price, victim, searcher_usd, market_usd: victim.slippage_usd - searcher_usd }
+    }
+
+    /// [`Self::sandwich_gain`] for a purchase: the searcher's buy, the victim's, its sale.
+    fn buy_sandwich_gain(&self, price: f64, qty: f64, share: f64) -> f64 {
+        let liquidity = self.liquidity();
+        let floor = self.sale_floor_price().min(price);
+        let after = |p: f64, f: &Fill| (p * f.log_ratio.exp()).max(floor);
+        let front = liquidity.buy(price, share * qty);
+        let p1 = after(price, &front);
+        let victim = liquidity.buy(p1, qty);
+        let back = liquidity.sell(after(p1, &victim), share * qty);
+        finite_or_zero(back.usd - front.usd)
+    }
+
     /// What the searcher would gain by sandwiching a sale of `qty` at `price` with share `share`,
     /// from the liquidity model alone (a searcher simulates its bundle before sending it): the
     /// market is not touched. Not positive (a price at the floor, where its front-run sale would
@@ -85,12 +115,16 @@ impl WorldMarket {
         let p1 = after(price, &front);
         let victim = liquidity.sell(p1, qty);
         let back = liquidity.buy(after(p1, &victim), share * qty);
-        let gain = front.usd - back.usd;
-        if gain.is_finite() {
-            gain
-        } else {
-            0.0
-        }
+        finite_or_zero(front.usd - back.usd)
+    }
+}
+
+/// `x`, or 0 when it is not finite (a bundle whose figures overflow is not sent).
+fn finite_or_zero(x: f64) -> f64 {
+    if x.is_finite() {
+        x
+    } else {
+        0.0
     }
 }
 
@@ -135,6 +169,31 @@ mod tests {
         assert!(close(plain.usd - s.victim.usd, extra));
         // The three parties balance.
         assert!(close(q * x - s.victim.usd, s.searcher_usd + s.market_usd));
+    }
+
+    #[test]
+    fn a_sandwiched_purchase_matches_its_closed_form() {
+        // The mirror image, price x, depth Q, purchase q, share f, u = q / Q:
+        // front:  C1 = x Q (e^{f u} - 1)
+        // victim: C2 = x e^{f u} Q (e^{u} - 1)
+        // back:   R3 = x e^{(1 + f) u} Q (1 - e^{-f u}) = x e^{u} Q (e^{f u} - 1)
+        // the searcher gains R3 - C1 = x Q (e^{f u} - 1)(e^{u} - 1), the price ends at x e^{u}.
+        let (x, q, depth, f): (f64, f64, f64, f64) = (2000.0, 300.0, 10_000.0, 0.5);
+        let u = q / depth;
+        let c2 = x * (f * u).exp() * depth * u.exp_m1();
+        let gain = x * depth * (f * u).exp_m1() * u.exp_m1();
+        let mut m = market(depth);
+        let s = m.buy_sandwiched(q, f);
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+        assert!(close(s.victim.usd, c2), "{} vs {c2}", s.victim.usd);
+        assert!(close(s.searcher_usd, gain), "{} vs {gain}", s.searcher_usd);
+        assert!(close(m.price(), x * u.exp()));
+        assert!(close(s.victim.usd - q * x, s.searcher_usd + s.market_usd));
+        // No share, or no impact (nothing to gain): a plain purchase.
+        assert_eq!(market(depth).buy_sandwiched(q, 0.0).victim, market(depth).buy(q));
+        let flat = || WorldMarket::new(2000.0, Liquidity::None, None, &OracleModel::Spot, &[], 1e-4);
+        let s = flat().buy_sandwiched(q, f);
+        assert_eq!((s.searcher_usd, s.victim), (0.0, flat().buy(q)));
     }
 
     #[test]

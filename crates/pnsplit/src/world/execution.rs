@@ -361,8 +361,8 @@ impl State {
         self.book_market_trade(q, proceeds, p, slippage, searcher, due, at, market, ev);
     }
 
-    /// Buys `q` back at market (sandwiched when `frontrun_share > 0`: the searcher buys `f q`
-    /// first and sells it after); `due` as in [`Self::sell_at_market`] (its `qty` is negative).
+    /// Buys `q` back at market (sandwiched when `frontrun_share > 0` and the searcher gains:
+    /// it buys `f q` first and sells it after, [`WorldMarket::buy_sandwiched`]); `due` as in [`Self::sell_at_market`] (its `qty` is negative).
     fn buy_at_market(
         &mut self,
         sh: &Shared,
@@ -372,16 +372,8 @@ impl State {
         market: &mut WorldMarket,
         ev: &mut EventSink,
     ) {
-        let p = market.cache_price();
-        let (cost, searcher) = if sh.frontrun > 0.0 {
-            let f = sh.frontrun * q;
-            let front = market.buy(f);
-            let victim = market.buy(q);
-            let back = market.sell(f);
-            (victim.usd, back.usd - front.usd)
-        } else {
-            (market.buy(q).usd, 0.0)
-        };
+        let s = market.buy_sandwiched(q, sh.frontrun);
+        let (p, cost, searcher) = (s.price, s.victim.usd, s.searcher_usd);
         let slippage = cost - q * p;
         self.book_market_trade(-q, cost, p, slippage, searcher, due, at, market, ev);
     }

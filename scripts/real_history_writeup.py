@@ -237,8 +237,8 @@ def write(p, args, rows, depth, sweep_rows, runs, log, elapsed, report_name):
       f"file's depth market execution costs {ci(*mk[vols[0]], d=0)}% a year; at the file's depth "
       f"{ci(*mk[base])}, because in {crashed} of the {len(starts):,} windows the rolls' own sales "
       f"push the price down far enough to trigger more rolls, whose sales push it further, until "
-      f"the price reaches the liquidity model's floor (under 1% of the start; the P/N world's "
-      f"price, not the file's). At 4 and 32 times the depth it costs {mk[vols[2]][0]:.2f} and "
+      f"the price collapses to under 1% of the window's start (the P/N world's price, not the "
+      f"file's; a sale stops at 1e-12 of the start, docs/MODEL.md, Liquidity). At 4 and 32 times the depth it costs {mk[vols[2]][0]:.2f} and "
       f"{mk[deep][0]:.2f}, as the patient styles do. The proposal's warning that instant selling "
       f"loses money is borne out, and more: with a cohort this size against one venue, it is not "
       f"a cost but a collapse.")

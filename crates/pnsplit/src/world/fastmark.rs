@@ -15,16 +15,25 @@
 //!   as suffix sums within each bin (so the bin that the cursor cuts costs the same). With
 //!   `F'(y) = G(y) = D e^y Phi(d2)` (`D = e^{-r tau}`, `dd2/dy = -1/s`, `s = sigma sqrt tau`),
 //!   `G^(m)(c) = D e^c [Phi(d2) - phi(d2) sum_{l=1..m} C(m, l) s^{-l} He_{l-1}(d2)]`
-//!   (`He` the probabilists' Hermite polynomials). The level is the widest with `w <= s / 2`.
-//!   The remainder is at most `sup |F^(J+1)| (w/2)^(J+1) / (J+1)!` per unit; each derivative
-//!   brings a factor of about `1/s` (`F^(J+1)` is `K s^-J` times Hermite terms, bounded by
-//!   Cramer's `|He_k(z)| phi(z) <= 0.435 sqrt(k!)`), so the remainder is of order
-//!   `K s (1/4)^(J+1) / (J+1)!`, about `1e-11 K s` for `J = 8`: the test holds the fast value to
-//!   exact marking within 1e-9 on random cohorts, prices, volatilities and times from a year to
-//!   a minute, and fails at `w <= s` (an error of 1.5e-9), so the margin is the factor
-//!   `2^(J+1)`. When no level is narrow enough (`s` under `2 W0`: the last hours before
-//!   maturity), the near band `[-Z, Z]` in `d` is narrow and its holders are priced one by one.
-//!   A mark prices about `2 Z / (1/2) = 34` bins near the money, whatever the cohort's size.
+//!   (`He` the probabilists' Hermite polynomials). Exchanging the sums, the series is
+//!   `F(c) M_0 + D e^c [Phi(d2) B - phi(d2) sum_{l=1..J-1} s^-l He_{l-1}(d2) A_l]` with
+//!   `B = sum_{j>=1} M_j / j!` and `A_l = sum_{j>l} C(j-1, l) M_j / j!`: linear in the moments,
+//!   made once per bin when the bins are built (and from the suffix moments for the one bin the
+//!   cursor cuts), so a bin costs two `Phi`, one `phi` and O(J). The level is the widest with
+//!   `w <= 3 s / 4`. The remainder is at most `sup |F^(J+1)| (w/2)^(J+1) / (J+1)!` per unit; each
+//!   derivative brings a factor of about `1/s` (`F^(J+1)` is `K s^-J` times Hermite terms,
+//!   bounded by Cramer's `|He_k(z)| phi(z) <= 0.435 sqrt(k!)`), so with `J = 10` and
+//!   `w / 2 <= 3 s / 8` the remainder is at most about `0.435 sqrt(10!) (3/8)^11 / 11!`, 4.3e-10,
+//!   times `K s`: the test holds the fast value to exact marking within 1e-9 on random cohorts,
+//!   prices, volatilities and times from a year to a minute, and fails at `w <= 3 s / 2` (the
+//!   delta, below), so the margin is the factor `2^(J+1)`. When no level
+//!   is narrow enough (`s` under `4 W0 / 3`: the last hours before maturity), the near band
+//!   `[-Z, Z]` in `d` is narrow and its holders are priced one by one. A mark prices about
+//!   `2 Z / (3/4) = 23` bins near the money, whatever the cohort's size. (Degree 8 with
+//!   `w <= s / 2` and an O(J^2) series a bin cost 1.3 times as many instructions a mark;
+//!   degree 12 with `w <= s`, fewer still, differs from exact marking by about 1e-11 of the
+//!   value, twice the degree-8 series' 5e-12 (not its truncation: degree 14 gives the same
+//!   figures), which the brute-force reference test of `p_drift` sees.)
 //!
 //! The same bins give the untouched holders' ETH-delta `sum_{i >= c} u_i Phi(-d1(x, K_i, tau))`
 //! for the counterparty's rebalancing ([`super::hedge`]): 1 a unit deep out of the money
@@ -32,9 +41,12 @@
 //! series of `D(y) = Phi(z)`, `z = (y - ln x - drift) / s = -d1`, whose derivatives are
 //! `D^(j) = s^-j (-1)^(j-1) He_{j-1}(z) phi(z)`. Its remainder per unit is at most
 //! `s^-(J+1) sup |He_J phi| (w/2)^(J+1) / (J+1)!` with `sup |He_J(z) phi(z)| <= 1.086435
-//! sqrt(J!) / sqrt(2 pi)` (Cramer), so with `w/2 <= s/4`: `0.4335 sqrt(8!) 4^-9 / 9! = 9.2e-10`
-//! per unit of the holders near the money; the test holds the fast delta to exact within 1e-9
-//! of the units.
+//! sqrt(J!) / sqrt(2 pi)` (Cramer), so with `w/2 <= 3 s / 8`: `0.4335 sqrt(10!) (3/8)^11 / 11!
+//! = 4.3e-10` per unit of the holders near the money; the test holds the fast delta to exact
+//! within 1e-9 of the units.
+//!
+//! Memory: `(J + 1)` moments a holder and level (`LEVELS` levels), about 0.9 kB a holder, made
+//! once per experiment and shared by every thread.
 
 use super::Holder;
 use crate::pricing::{capped_p, norm_cdf, norm_pdf, TauConsts};
@@ -42,11 +54,11 @@ use crate::pricing::{capped_p, norm_cdf, norm_pdf, TauConsts};
 /// The cut, in standard deviations: `Phi(-8.5) < 1e-17`.
 const Z: f64 = 8.5;
 /// The Taylor degree.
-const J: usize = 8;
+const J: usize = 10;
 /// The narrowest bin width, in log strike.
 const W0: f64 = 0.005;
 /// The widest bin, in standard deviations `s` of the log price.
-const WIDTH_PER_SD: f64 = 0.5;
+const WIDTH_PER_SD: f64 = 0.75;
 /// Levels of bin widths `W0 2^l`.
 const LEVELS: usize = 8;
 /// The most holders for which the moments are kept (`(J + 1) LEVELS` numbers a holder).
@@ -62,6 +74,11 @@ struct Level {
     end: Vec<u32>,
     /// `moments[i * (J + 1) + j] = sum_{k in [i, end(i))} u_k (y_k - centre)^j`.
     moments: Vec<f64>,
+    /// Each holder's bin, and each bin's first holder.
+    bin: Vec<u32>,
+    start: Vec<u32>,
+    /// Each whole bin's value coefficients ([`coefficients`] of its moments), `J + 1` a bin.
+    whole: Vec<f64>,
 }
 
 /// The bins and moments of a cohort sorted by strike (descending), built once per experiment.
@@ -83,6 +100,7 @@ impl FastMark {
             let mut exp_centre = vec![0.0; n];
             let mut end = vec![0u32; n];
             let mut moments = vec![0.0; n * (J + 1)];
+            let (mut bin, mut starts, mut whole) = (vec![0u32; n], Vec::new(), Vec::new());
             let mut start = 0;
             while start < n {
                 let mut stop = start + 1;
@@ -102,10 +120,13 @@ impl FastMark {
                     centre[i] = c;
                     exp_centre[i] = c.exp();
                     end[i] = stop as u32;
+                    bin[i] = starts.len() as u32;
                 }
+                starts.push(start as u32);
+                whole.extend_from_slice(&coefficients(&acc));
                 start = stop;
             }
-            levels.push(Level { width, centre, exp_centre, end, moments });
+            levels.push(Level { width, centre, exp_centre, end, moments, bin, start: starts, whole });
         }
         FastMark { levels, ln_k }
     }
@@ -165,8 +186,17 @@ impl FastMark {
                     b = b.max(lv.end[b - 1] as usize);
                 }
                 while i < b {
-                    let m = &lv.moments[i * (J + 1)..(i + 1) * (J + 1)];
-                    v += series(x, ln_x, lv.centre[i], lv.exp_centre[i], m, k);
+                    // A whole bin's coefficients were made with the bins; a bin the cursor cuts
+                    // (only the first) makes them from its suffix moments.
+                    let bin = lv.bin[i] as usize;
+                    let cut;
+                    let w = if lv.start[bin] as usize == i {
+                        &lv.whole[bin * (J + 1)..(bin + 1) * (J + 1)]
+                    } else {
+                        cut = coefficients(&lv.moments[i * (J + 1)..(i + 1) * (J + 1)]);
+                        &cut[..]
+                    };
+                    v += series(x, ln_x, lv.centre[i], lv.exp_centre[i], w, k);
                     i = lv.end[i] as usize;
                 }
             }
@@ -236,44 +266,46 @@ fn delta_series(ln_x: f64, c: f64, m: &[f64], k: &TauConsts) -> f64 {
     norm_cdf(z) * m[0] + norm_pdf(z) * sum
 }
 
-/// `sum_j F^(j)(c) / j! M_j`: one bin's value from its moments (module documentation).
+/// A bin's value coefficients from its moments `M_0..M_J`: `[M_0, B, A_1, .., A_{J-1}]` with
+/// `B = sum_{j >= 1} M_j / j!` and `A_l = sum_{j > l} C(j - 1, l) M_j / j!`, so that
+/// [`series`] costs O(J) (module documentation). Linear in the moments.
+fn coefficients(m: &[f64]) -> [f64; J + 1] {
+    let mut w = [0.0; J + 1];
+    w[0] = m[0];
+    for j in 1..=J {
+        let mj = INV_FACT[j] * m[j];
+        w[1] += mj;
+        for l in 1..j {
+            w[1 + l] += BINOM[j - 1][l] * mj;
+        }
+    }
+    w
+}
+
+/// `sum_j F^(j)(c) / j! M_j`: one bin's value from its coefficients `w` ([`coefficients`]).
+/// With `F^(j) = G^(j-1)` and `G^(m)(c) = D e^c [Phi(d2) - phi(d2) sum_{l=1..m} C(m, l) t_l]`,
+/// `t_l = s^-l He_{l-1}(d2)`, the sum is `F(c) M_0 + D e^c [Phi(d2) B - phi(d2) sum_l t_l A_l]`.
 #[inline]
-fn series(x: f64, ln_x: f64, c: f64, kc: f64, m: &[f64], k: &TauConsts) -> f64 {
+fn series(x: f64, ln_x: f64, c: f64, kc: f64, w: &[f64], k: &TauConsts) -> f64 {
     let s = k.sst;
     let d1 = (ln_x - c + k.drift) * k.inv_sst;
     let d2 = d1 - s;
     let big_phi = norm_cdf(d2);
     let f0 = x * norm_cdf(-d1) + kc * k.disc * big_phi;
-    let small_phi = norm_pdf(d2);
-    // He_0 .. He_{J-1} at d2, and s^{-l}.
-    let mut he = [0.0; J];
-    he[0] = 1.0;
-    if J > 1 {
-        he[1] = d2;
-    }
-    for q in 2..J {
-        he[q] = d2 * he[q - 1] - (q - 1) as f64 * he[q - 2];
-    }
+    // sum_{l=1..J-1} s^-l He_{l-1}(d2) A_l, the Hermite polynomials by their recurrence.
     let inv_s = k.inv_sst;
-    let mut v = f0 * m[0];
-    // F^(j) = G^(j-1); G^(mm) = D e^c [Phi - phi sum_{l=1..mm} C(mm, l) s^-l He_{l-1}].
-    // t[l] = s^-l He_{l-1}(d2), l = 1..J-1.
-    let mut t = [0.0; J];
-    let mut pow = 1.0;
+    let (mut he_prev, mut he) = (0.0, 1.0);
+    let mut pow = inv_s;
+    let mut sum = 0.0;
     for l in 1..J {
+        sum += pow * he * w[1 + l];
+        // He_l = d2 He_{l-1} - (l - 1) He_{l-2}.
+        let next = d2 * he - (l - 1) as f64 * he_prev;
+        he_prev = he;
+        he = next;
         pow *= inv_s;
-        t[l] = pow * he[l - 1];
     }
-    let dk = k.disc * kc;
-    for j in 1..=J {
-        let mm = j - 1;
-        let mut sum = 0.0;
-        for l in 1..=mm {
-            sum += BINOM[mm][l] * t[l];
-        }
-        v += dk * (big_phi - small_phi * sum) * INV_FACT[j] * m[j];
-    }
-    v
+    f0 * w[0] + k.disc * kc * (big_phi * w[1] - norm_pdf(d2) * sum)
 }
 
 /// `C(m, l)` for `m, l < J`.
@@ -352,7 +384,7 @@ mod tests {
                     (fast - exact).abs() <= 1e-9 * exact.abs().max(1e-300),
                     "trial {trial}: n {n} c {c} x {x} tau {tau} vol {vol}: {fast} vs {exact}"
                 );
-                // The delta within the bound of the module documentation, 9.2e-10 a unit.
+                // The delta within the bound of the module documentation, 4.3e-10 a unit.
                 let exact: f64 =
                     hs[c..].iter().map(|h| h.units * capped_p(x, x.ln(), h.strike, h.ln_strike, &k).1).sum();
                 let fast = fm.delta(&hs, &suf_u, c, x, &k);

@@ -247,19 +247,17 @@ pub fn calendar_chart(
         let mut price = b.build_cartesian_2d(x0..x1, p0..p1).map_err(draw_err)?;
         let yt = plots::Ticks::for_range(p0, p1);
         let usd = |v: &f64| yt.label(*v);
-        price
-            .configure_mesh()
-            .y_desc("ETH, USD")
-            .y_labels(5)
-            .x_labels(7)
-            .x_label_formatter(&date_label)
-            .y_label_formatter(&usd)
-            .label_style(("sans-serif", 14))
-            .axis_desc_style(("sans-serif", 16))
-            .light_line_style(BLACK.mix(0.06))
-            .bold_line_style(BLACK.mix(0.15))
-            .draw()
-            .map_err(draw_err)?;
+        plots::house_mesh(
+            price
+                .configure_mesh()
+                .y_desc("ETH, USD")
+                .y_labels(5)
+                .x_labels(7)
+                .x_label_formatter(&date_label)
+                .y_label_formatter(&usd),
+        )
+        .draw()
+        .map_err(draw_err)?;
         let ink = RGBColor(60, 60, 60);
         price
             .draw_series(LineSeries::new(
@@ -275,18 +273,16 @@ pub fn calendar_chart(
         b.margin(10).x_label_area_size(40).y_label_area_size(75);
         let mut cost = b.build_cartesian_2d(x0..x1, (floor..top).log_scale()).map_err(draw_err)?;
         let pct = |v: &f64| format!("{}%", plots::compact(v));
-        cost.configure_mesh()
-            .x_desc("window start (UTC)")
-            .y_desc("cost, % a year of the deposit (log)")
-            .x_labels(7)
-            .x_label_formatter(&date_label)
-            .y_label_formatter(&pct)
-            .label_style(("sans-serif", 14))
-            .axis_desc_style(("sans-serif", 16))
-            .light_line_style(BLACK.mix(0.06))
-            .bold_line_style(BLACK.mix(0.15))
-            .draw()
-            .map_err(draw_err)?;
+        plots::house_mesh(
+            cost.configure_mesh()
+                .x_desc("window start (UTC)")
+                .y_desc("cost, % a year of the deposit (log)")
+                .x_labels(7)
+                .x_label_formatter(&date_label)
+                .y_label_formatter(&pct),
+        )
+        .draw()
+        .map_err(draw_err)?;
         for s in worlds {
             // Windows without cost are left blank: a line through each run of costly windows, a
             // dot for a costly window alone.

@@ -6,6 +6,7 @@
 
 use super::WorldTrace;
 use headroom_montecarlo::spec::WorldKind;
+use plotters::chart::MeshStyle;
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::element::ComposedElement;
@@ -68,6 +69,21 @@ pub struct Frame<'a> {
 
 pub(super) fn draw_err<E: std::fmt::Debug>(e: E) -> String {
     format!("{e:?}")
+}
+
+/// Every chart's grid and axis text: labels at 14 px, axis titles at 16, faint grid lines.
+pub(super) fn house_mesh<'m, 'a, 'b, X, Y, DB>(
+    mesh: &'m mut MeshStyle<'a, 'b, X, Y, DB>,
+) -> &'m mut MeshStyle<'a, 'b, X, Y, DB>
+where
+    X: Ranged,
+    Y: Ranged,
+    DB: DrawingBackend,
+{
+    mesh.label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 16))
+        .light_line_style(BLACK.mix(0.06))
+        .bold_line_style(BLACK.mix(0.15))
 }
 
 /// A range that plotters can draw: widened when empty or degenerate, finite.
@@ -270,18 +286,16 @@ pub fn exceedance_chart(l: &ExceedanceLabels<'_>, curves: &[Curve]) -> Result<Op
         let mut chart = chart_on(&root, l.title)
             .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
             .map_err(draw_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("USD per path (log scale)")
-            .y_desc("share of paths costing at least x (log scale)")
-            .x_label_formatter(&compact)
-            .y_label_formatter(&percent)
-            .label_style(("sans-serif", 14))
-            .axis_desc_style(("sans-serif", 16))
-            .light_line_style(BLACK.mix(0.06))
-            .bold_line_style(BLACK.mix(0.15))
-            .draw()
-            .map_err(draw_err)?;
+        house_mesh(
+            chart
+                .configure_mesh()
+                .x_desc("USD per path (log scale)")
+                .y_desc("share of paths costing at least x (log scale)")
+                .x_label_formatter(&compact)
+                .y_label_formatter(&percent),
+        )
+        .draw()
+        .map_err(draw_err)?;
         for c in curves.iter().filter(|c| !c.points.is_empty()) {
             draw_curve(&mut chart, c)?;
         }
@@ -387,20 +401,18 @@ pub fn line_chart(frame: &Frame<'_>, curves: &[Curve]) -> Result<String, String>
 type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 fn mesh(chart: &mut Chart<'_, '_>, frame: &Frame<'_>) -> Result<(), String> {
-    chart
-        .configure_mesh()
-        .x_desc(frame.x_desc)
-        .y_desc(frame.y_desc)
-        .x_labels(8)
-        .y_labels(8)
-        .x_label_formatter(frame.x_fmt)
-        .y_label_formatter(frame.y_fmt)
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 16))
-        .light_line_style(BLACK.mix(0.06))
-        .bold_line_style(BLACK.mix(0.15))
-        .draw()
-        .map_err(draw_err)
+    house_mesh(
+        chart
+            .configure_mesh()
+            .x_desc(frame.x_desc)
+            .y_desc(frame.y_desc)
+            .x_labels(8)
+            .y_labels(8)
+            .x_label_formatter(frame.x_fmt)
+            .y_label_formatter(frame.y_fmt),
+    )
+    .draw()
+    .map_err(draw_err)
 }
 
 /// Labels of the worst-path chart.

@@ -49,22 +49,7 @@ fn one_roll_at(
     };
     let mut world = PnWorld::new(&spec, &one_holder(10.0, strike), &env).unwrap();
     let mut market = WorldMarket::new(3000.0, liquidity, None, &OracleModel::Spot, &[], HOUR);
-    let mut sink = EventSink::new(true);
-    let mut rng = stream(rng_seed, 0, Purpose::World(1));
-    world.begin_path(&market);
-    let mut ctx = StepCtx { step: 0, steps: prices.len(), dt_years: HOUR, time_years: 0.0 };
-    let mut prev = 3000.0;
-    for (t, &p) in prices.iter().enumerate() {
-        ctx.step = t;
-        ctx.time_years = (t + 1) as f64 * HOUR;
-        market.begin_step((p / prev).ln(), ctx.time_years);
-        prev = p;
-        world.step(&ctx, &mut market, &mut rng, &mut sink);
-    }
-    let mut m = PathMetrics::default();
-    world.end_path(&ctx, &market, &mut m);
-    m.final_price = market.price();
-    (m, sink.take())
+    drive(&mut world, &mut market, prices, rng_seed, true)
 }
 
 const SHED: f64 = 1.976_702_198_639_523_5;

@@ -60,9 +60,23 @@ fn run_with(
         &spec.roll_oracle_errors,
         HOUR,
     );
+    let (m, events) = drive(&mut world, &mut market, prices, 1, events);
+    (m, world, events)
+}
+
+/// Steps `world` on `market` (starting at 3,000) through hourly closes `prices`, the world's
+/// stream seeded by `rng_seed`: the path's metrics (its lowest and final price included) and,
+/// when `events`, its event rows.
+fn drive(
+    world: &mut PnWorld,
+    market: &mut WorldMarket,
+    prices: &[f64],
+    rng_seed: u64,
+    events: bool,
+) -> (PathMetrics, Vec<Event>) {
     let mut sink = EventSink::new(events);
-    let mut rng = stream(1, 0, Purpose::World(1));
-    world.begin_path(&market);
+    let mut rng = stream(rng_seed, 0, Purpose::World(1));
+    world.begin_path(market);
     let mut ctx = StepCtx { step: 0, steps: prices.len(), dt_years: HOUR, time_years: 0.0 };
     let mut prev = 3000.0;
     for (t, &p) in prices.iter().enumerate() {
@@ -70,13 +84,13 @@ fn run_with(
         ctx.time_years = (t + 1) as f64 * HOUR;
         market.begin_step((p / prev).ln(), ctx.time_years);
         prev = p;
-        world.step(&ctx, &mut market, &mut rng, &mut sink);
+        world.step(&ctx, market, &mut rng, &mut sink);
     }
     let mut m = PathMetrics::default();
-    world.end_path(&ctx, &market, &mut m);
+    world.end_path(&ctx, market, &mut m);
     m.min_price = market.min_price();
     m.final_price = market.price();
-    (m, world, sink.take())
+    (m, sink.take())
 }
 
 fn one_holder(collateral: f64, strike: f64) -> Cohort {

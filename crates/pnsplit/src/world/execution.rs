@@ -183,6 +183,35 @@ impl State {
         idx
     }
 
+    /// Fills the resting asks (`sell`) whose limit the step's high `reach` (log) reached, or the
+    /// bids whose limit its low reached, best first; orders no longer live are dropped on the way.
+    fn fill_crossed(
+        &mut self,
+        sell: bool,
+        reach: f64,
+        step: usize,
+        market: &mut WorldMarket,
+        ev: &mut EventSink,
+    ) {
+        loop {
+            let heap = if sell { &self.asks } else { &self.bids };
+            let Some(&top) = heap.peek() else { break };
+            let o = self.orders[top.gid as usize];
+            let crossed = if sell { o.limit.ln() <= reach } else { o.limit.ln() >= reach };
+            if o.live && !crossed {
+                break;
+            }
+            if sell {
+                self.asks.pop();
+            } else {
+                self.bids.pop();
+            }
+            if o.live {
+                self.fill_passive(top.gid, step, market, ev);
+            }
+        }
+    }
+
     /// Works the open orders at the start of step `step` (after its return, before its rolls):
     /// passive fills from the step's range and expiries, auction takes.
     pub(super) fn work_orders(
@@ -202,34 +231,14 @@ impl State {
                         Some((hi, _)) => hi,
                         None => bridge_max(a, b, sh.bridge_var, 1.0 - rng.random::<f64>()),
                     };
-                    while let Some(&top) = self.asks.peek() {
-                        let o = self.orders[top.gid as usize];
-                        if !o.live {
-                            self.asks.pop();
-                        } else if o.limit.ln() <= hi {
-                            self.asks.pop();
-                            self.fill_passive(top.gid, step, market, ev);
-                        } else {
-                            break;
-                        }
-                    }
+                    self.fill_crossed(true, hi, step, market, ev);
                 }
                 if !self.bids.is_empty() {
                     let lo = match range {
                         Some((_, lo)) => lo,
                         None => bridge_min(a, b, sh.bridge_var, 1.0 - rng.random::<f64>()),
                     };
-                    while let Some(&top) = self.bids.peek() {
-                        let o = self.orders[top.gid as usize];
-                        if !o.live {
-                            self.bids.pop();
-                        } else if o.limit.ln() >= lo {
-                            self.bids.pop();
-                            self.fill_passive(top.gid, step, market, ev);
-                        } else {
-                            break;
-                        }
-                    }
+                    self.fill_crossed(false, lo, step, market, ev);
                 }
                 // Orders that waited long enough are traded at market, oldest first.
                 while let Some(&i) = self.order_fifo.front() {
